@@ -1,0 +1,179 @@
+"""The composition root: settings in, a wired Carebot out. Wiring only, no logic.
+
+Channels are built here from configuration alone: Telegram when ``TELEGRAM_BOT_TOKEN`` is
+set, Slack when ``SLACK_BOT_TOKEN`` is set, the console otherwise. This is the only module
+(besides the CLI) that imports both the core and the channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.config import Settings
+from bot.core.dispatcher import Dispatcher
+from bot.core.engine import ConversationEngine
+from bot.core.office_hours import OfficeHours
+from bot.core.ports import Sender
+from bot.core.scheduler import JobRunner
+from bot.core.turn import Services
+from intents import load_understander
+from intents.base import Understander
+from responses import ResponseRenderer
+from storage.db import Database, open_database
+from storage.migrate import upgrade_database
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Channel(Protocol):
+    """What a platform channel offers the application."""
+
+    name: str
+
+    def senders(self) -> dict[str, Sender]:
+        """Senders by outbox channel name."""
+        ...
+
+    async def start(self) -> None:
+        """Connect (polling, Socket Mode, webhook registration)."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect, finishing in-flight work."""
+        ...
+
+    def routes(self) -> list[Any]:
+        """Starlette routes this channel serves on the ASGI app (webhooks)."""
+        ...
+
+
+@dataclass
+class Carebot:
+    """Everything one worker runs: engine, dispatcher, timers and channels."""
+
+    settings: Settings
+    db: Database
+    engine: ConversationEngine
+    dispatcher: Dispatcher
+    jobs: JobRunner
+    channels: list[Channel] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def add_sender(self, name: str, sender: Sender) -> None:
+        """Register a sender for outbox rows of channel ``name``."""
+        self.dispatcher.senders[name] = sender
+
+    def add_channel(self, channel: Channel) -> None:
+        """Register a platform channel and its senders."""
+        self.channels.append(channel)
+        for name, sender in channel.senders().items():
+            self.add_sender(name, sender)
+
+    async def start(self, *, background: bool = True) -> None:
+        """Start channels and, if ``background``, the dispatcher and timer loops."""
+        self._stop.clear()
+        for channel in self.channels:
+            await channel.start()
+        if background:
+            self._tasks = [
+                asyncio.create_task(self.dispatcher.run_forever(self._stop), name="dispatcher"),
+                asyncio.create_task(self.jobs.run_forever(self._stop), name="jobs"),
+            ]
+
+    async def stop(self) -> None:
+        """Stop taking work, let in-flight deliveries finish, close everything."""
+        self._stop.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        for channel in reversed(self.channels):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping channel %s failed", channel.name)
+        await self.db.dispose()
+
+
+def staff_channel_name(settings: Settings) -> str:
+    """Where staff rows go: Slack when configured, else the console desk."""
+    return "slack" if settings.slack_enabled else "console-staff"
+
+
+def assemble_carebot(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    understander: Understander | None = None,
+    schema: str | None = None,
+    with_channels: bool = True,
+    staff_channel: str | None = None,
+    database: Database | None = None,
+) -> Carebot:
+    """Wire a Carebot from settings (no I/O yet); platform channels follow configuration."""
+    db = database or open_database(settings.database_url, schema=schema)
+    services = Services(
+        settings=settings,
+        renderer=ResponseRenderer(settings.templates_path),
+        understander=understander or load_understander(settings.domain_path),
+        office_hours=OfficeHours(settings.office_windows, settings.zone),
+        staff_channel=staff_channel or staff_channel_name(settings),
+    )
+    engine = ConversationEngine(db, services, clock=clock)
+    dispatcher = Dispatcher(
+        db,
+        {},
+        clock=clock,
+        max_attempts=settings.outbox_max_attempts,
+        poll_seconds=settings.outbox_poll_seconds,
+        wake=engine.work_ready,
+    )
+    carebot = Carebot(
+        settings=settings,
+        db=db,
+        engine=engine,
+        dispatcher=dispatcher,
+        jobs=JobRunner(engine, clock=clock),
+    )
+    if with_channels:
+        _add_platform_channels(carebot)
+    return carebot
+
+
+async def build_carebot(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    understander: Understander | None = None,
+    schema: str | None = None,
+    with_channels: bool = True,
+    staff_channel: str | None = None,
+) -> Carebot:
+    """Assemble a Carebot and bring its database schema up to date."""
+    carebot = assemble_carebot(
+        settings,
+        clock=clock,
+        understander=understander,
+        schema=schema,
+        with_channels=with_channels,
+        staff_channel=staff_channel,
+    )
+    await upgrade_database(carebot.db)
+    return carebot
+
+
+def _add_platform_channels(carebot: Carebot) -> None:
+    settings = carebot.settings
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        carebot.add_channel(TelegramChannel.from_settings(settings, carebot.engine))
+    if settings.slack_enabled:
+        from bot.channels.slack import SlackChannel
+
+        carebot.add_channel(SlackChannel.from_settings(settings, carebot.engine))

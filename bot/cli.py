@@ -1,0 +1,183 @@
+"""The ``carebot`` command line. Settings come from the environment (or ``.env``).
+
+A bad setting is reported as one line naming the variable, with exit code 2 — never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.config import Settings, load_settings
+from bot.errors import CarebotError, ConfigError
+
+log = logging.getLogger("carebot")
+
+DESCRIPTION = """Carebot: a customer-support assistant.
+Customers write on Telegram (or the console), staff help in Slack (or `carebot staff`),
+managers read honest satisfaction summaries. Configure with environment variables or a
+.env file; with none set, everything runs locally on SQLite and the console."""
+
+
+def _setup_logging(settings: Settings | None, verbose: bool = False) -> None:
+    level = "DEBUG" if verbose else (settings.log_level if settings else "INFO")
+    logging.basicConfig(
+        level=getattr(logging, str(level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "aiosqlite", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(settings))
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import run_chat
+
+    return asyncio.run(
+        run_chat(
+            settings,
+            as_json=args.json,
+            name=args.name,
+            user_id=args.user,
+            agent_name=args.agent,
+            language=args.language,
+        )
+    )
+
+
+def _cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.staff_desk import run_staff_desk
+
+    return asyncio.run(run_staff_desk(settings, agent_name=args.agent))
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import open_database
+    from storage.migrate import upgrade_database
+
+    async def upgrade() -> str | None:
+        db = open_database(settings.database_url)
+        try:
+            return await upgrade_database(db)
+        finally:
+            await db.dispose()
+
+    revision = asyncio.run(upgrade())
+    print(f"Database is at schema revision {revision}.")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.serve import run_all
+
+    return asyncio.run(run_all(settings, host=args.host, port=args.port))
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.serve import serve
+
+    return serve(settings, host=args.host, port=args.port, workers=args.workers)
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from intents.cli import eval_main
+
+    return eval_main(list(args.rest))
+
+
+def _cmd_domain(args: argparse.Namespace, settings: Settings) -> int:
+    from intents.cli import domain_check_main
+
+    return domain_check_main(list(args.rest))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="carebot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace, Settings], int], text: str, **kwargs: Any
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=text, description=text, **kwargs)
+        command.set_defaults(handler=handler)
+        return command
+
+    add("demo", _cmd_demo, "play scripted conversations on a fresh SQLite file, then a summary")
+    chat = add("chat", _cmd_chat, "talk to the bot in this terminal (or pipe lines in)")
+    chat.add_argument("--json", action="store_true", help="one JSON object per action")
+    chat.add_argument("--name", default="Alex", help="the customer's name (default: Alex)")
+    chat.add_argument("--user", default="console-user", help="the customer's id")
+    chat.add_argument("--agent", default="Sam Staff", help="the staff member's name")
+    chat.add_argument("--language", default="en", help="the customer's language code")
+    staff = add("staff", _cmd_staff, "work handoffs in the terminal (when Slack is not set up)")
+    staff.add_argument("--agent", default="Sam Staff", help="your name as customers see it")
+    for name, handler, text in (
+        ("run", _cmd_run, "everything in one process: polling/Socket Mode, webhooks, timers"),
+        ("serve", _cmd_serve, "the webhook app only (Telegram + Slack), for one or more workers"),
+    ):
+        command = add(name, handler, text)
+        command.add_argument("--host", default="127.0.0.1", help="bind address")
+        command.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+        if name == "serve":
+            command.add_argument(
+                "--workers", type=int, default=1, help="worker processes (PostgreSQL only)"
+            )
+    db = add("db", _cmd_db, "database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="apply migrations")
+    for name, handler, text in (
+        ("eval", _cmd_eval, "measure intent or mood accuracy on a CSV (see `carebot eval --help`)"),
+        ("domain", _cmd_domain, "validate a domain folder: `carebot domain check [FOLDER]`"),
+    ):
+        command = add(name, handler, text, add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+NO_SETTINGS = {"eval", "domain"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``carebot`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    if args.command == "domain":
+        if not args.rest or args.rest[0] != "check":
+            print("usage: carebot domain check [FOLDER]", file=sys.stderr)
+            return 2
+        args.rest = args.rest[1:]
+    try:
+        settings = None if args.command in NO_SETTINGS else load_settings()
+        _setup_logging(settings, args.verbose)
+        return int(args.handler(args, settings))
+    except ConfigError as exc:
+        print(f"carebot: {exc}", file=sys.stderr)
+        return 2
+    except CarebotError as exc:
+        print(f"carebot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The conversation engine: typed events in, state and outbox rows out, one transaction each.
+
+For every event it (1) drops a redelivery (the inbox table), (2) takes the customer's lock
+(an asyncio lock here, the customer's row lock on PostgreSQL across workers), (3) masks
+personal data, (4) decides, and (5) commits the new state together with every message it
+causes. The dispatcher delivers those messages afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.core.customer_events import handle_customer_event
+from bot.core.events import (
+    CustomerEvent,
+    CustomerRef,
+    InboundEvent,
+    Outcome,
+    StaffEvent,
+)
+from bot.core.locks import KeyedLocks
+from bot.core.staff_flow import handle_staff_event
+from bot.core.timers import run_timer
+from bot.core.turn import Services, Turn
+from storage.db import Database
+from storage.models import Customer, JobStatus, utcnow
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class ConversationEngine:
+    """``outcome = await engine.handle(event)``; platform-free and safe to call concurrently."""
+
+    def __init__(self, db: Database, services: Services, *, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.services = services
+        self.clock = clock
+        self.locks = KeyedLocks()
+        self.work_ready = asyncio.Event()  # set when new outbox rows or timers were committed
+
+    # Entry point ---------------------------------------------------------------------
+    async def handle(self, event: InboundEvent) -> Outcome:
+        """Handle one inbound event; never raises for bad input."""
+        try:
+            if isinstance(event, CustomerEvent):
+                return await self._handle_customer(event)
+            return await self._handle_staff(event)
+        except Exception:
+            log.exception("event failed: %s", type(event).__name__)
+            if isinstance(event, CustomerEvent):
+                return await self._keep_failed_message(event)
+            return Outcome(handled=False, notice="Sorry, that did not work. Please try again.")
+
+    async def _find_customer(self, ref: CustomerRef) -> int:
+        async with UnitOfWork(self.db) as uow:
+            found = await uow.customers.find(ref.channel, ref.external_id)
+            if found is not None:
+                return found.id
+            customer = await uow.customers.ensure(
+                ref.channel, ref.external_id, ref.address, self.clock()
+            )
+            await uow.commit()
+            return customer.id
+
+    async def _handle_customer(self, event: CustomerEvent) -> Outcome:
+        ref = event.customer
+        customer_id = await self._find_customer(ref)
+        async with self.locks.hold(customer_id), UnitOfWork(self.db) as uow:
+            if event.delivery_id and not await uow.inbox.first_time(ref.channel, event.delivery_id):
+                return Outcome(handled=False, duplicate=True)
+            customer = await uow.customers.get(customer_id, lock=True)
+            assert customer is not None
+            self._refresh_profile(customer, ref)
+            turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
+            duplicate = await handle_customer_event(turn, event)
+            if duplicate:
+                await uow.rollback()
+                return Outcome(handled=False, duplicate=True)
+            await uow.commit()
+        return self._outcome(turn)
+
+    def _refresh_profile(self, customer: Customer, ref: CustomerRef) -> None:
+        customer.last_seen_at = self.clock()
+        customer.address = ref.address
+        customer.unreachable = False  # they wrote to us, so they can hear us again
+        if customer.erased_at is not None:
+            return
+        if ref.display_name:
+            customer.display_name = ref.display_name[:200]
+        if ref.first_name:
+            customer.first_name = ref.first_name[:100]
+        if ref.language:
+            customer.language = ref.language[:16]
+
+    async def _handle_staff(self, event: StaffEvent) -> Outcome:
+        async with UnitOfWork(self.db) as uow:
+            conversation = await uow.conversations.get(event.conversation_id)
+            if conversation is None:
+                return Outcome(handled=False, notice="There is no such conversation.")
+            customer_id = conversation.customer_id
+        async with self.locks.hold(customer_id), UnitOfWork(self.db) as uow:
+            if event.delivery_id and not await uow.inbox.first_time(
+                event.agent.platform, event.delivery_id
+            ):
+                return Outcome(handled=False, duplicate=True)
+            customer = await uow.customers.get(customer_id, lock=True)
+            assert customer is not None
+            turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
+            turn.conversation = await uow.conversations.get(event.conversation_id)
+            await handle_staff_event(turn, event)
+            await uow.commit()
+        return self._outcome(turn)
+
+    def _outcome(self, turn: Turn) -> Outcome:
+        if turn.queued:
+            self.work_ready.set()
+        conversation = turn.conversation
+        return Outcome(
+            conversation_id=conversation.id if conversation else None,
+            status=conversation.status if conversation else None,
+            notice=turn.notice,
+            queued=turn.queued,
+        )
+
+    async def _keep_failed_message(self, event: CustomerEvent) -> Outcome:
+        """Something broke: keep the customer's words and say sorry, rather than lose them."""
+        try:
+            async with UnitOfWork(self.db) as uow:
+                ref = event.customer
+                customer = await uow.customers.ensure(ref.channel, ref.external_id, ref.address)
+                turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
+                turn.conversation = await uow.conversations.open_for(customer.id)
+                text = getattr(event, "text", None) or f"[{type(event).__name__}]"
+                masked = self._mask(text)
+                if turn.conversation is not None:
+                    turn.record_inbound(masked)
+                turn.reply(
+                    "Sorry, something went wrong on our side. Your message is saved; "
+                    'please try again, or type "human" to reach a person.',
+                    author="system",
+                )
+                await uow.commit()
+            self.work_ready.set()
+        except Exception:
+            log.exception("could not even keep the failed message")
+        return Outcome(handled=False)
+
+    def _mask(self, text: str) -> str:
+        from bot.core.privacy import mask_personal_data
+
+        return mask_personal_data(text, self.services.settings.mask_pii).text
+
+    # Timers --------------------------------------------------------------------------
+    async def run_job(self, key: str) -> bool:
+        """Run the customer timer ``key`` if it is still due; True if it ran."""
+        async with UnitOfWork(self.db) as uow:
+            job = await uow.jobs.get(key)
+            if job is None:
+                return False
+            conversation_id = job.payload.get("conversation_id")
+            if conversation_id is None and "handoff_id" in job.payload:
+                found = await uow.handoffs.get(int(job.payload["handoff_id"]))
+                conversation_id = found.conversation_id if found else None
+            if conversation_id is None and "survey_id" in job.payload:
+                survey = await uow.surveys.get(int(job.payload["survey_id"]))
+                conversation_id = survey.conversation_id if survey else None
+            conversation = await uow.conversations.get(conversation_id) if conversation_id else None
+            customer_id = conversation.customer_id if conversation else None
+        if conversation_id is None or customer_id is None:
+            await self._finish_job(key)
+            return False
+        async with self.locks.hold(customer_id), UnitOfWork(self.db) as uow:
+            job = await uow.jobs.get(key)
+            now = self.clock()
+            if job is None or job.status != JobStatus.PENDING or job.due_at > now:
+                return False  # done elsewhere, cancelled, or moved later meanwhile
+            customer = await uow.customers.get(customer_id, lock=True)
+            assert customer is not None
+            turn = Turn(uow=uow, services=self.services, now=now, customer=customer)
+            turn.conversation = await uow.conversations.get(conversation_id)
+            await run_timer(turn, job)
+            job.status = JobStatus.DONE
+            job.leased_until = None
+            await uow.commit()
+        self._outcome(turn)
+        return True
+
+    async def _finish_job(self, key: str) -> None:
+        async with UnitOfWork(self.db) as uow:
+            job = await uow.jobs.get(key)
+            if job is not None:
+                job.status = JobStatus.DONE
+            await uow.commit()
+
+    # Convenience for channels and tests ------------------------------------------------
+    async def staff_queue(self) -> list[dict[str, Any]]:
+        """Open handoffs, oldest first, for ``carebot staff`` and ``/carebot queue``."""
+        async with UnitOfWork(self.db) as uow:
+            rows = []
+            for item in await uow.handoffs.queue():
+                conversation = await uow.conversations.get(item.conversation_id)
+                customer = (
+                    await uow.customers.get(conversation.customer_id) if conversation else None
+                )
+                agent = await uow.agents.get(item.agent_id)
+                rows.append(
+                    {
+                        "handoff_id": item.id,
+                        "conversation_id": item.conversation_id,
+                        "status": item.status,
+                        "reason": item.reason,
+                        "requested_at": item.requested_at,
+                        "priority": item.priority,
+                        "customer": (customer.display_name or customer.first_name)
+                        if customer
+                        else None,
+                        "intent": conversation.primary_intent if conversation else None,
+                        "agent": agent.display_name if agent else None,
+                    }
+                )
+            return rows

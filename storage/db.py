@@ -1,0 +1,84 @@
+"""The database: an async engine and session factory for SQLite or PostgreSQL.
+
+SQLite is the embedded default. It allows one writer at a time, so every unit of work
+on SQLite takes ``BEGIN IMMEDIATE`` (another process waits on the busy timeout instead of
+failing half-way) and, inside one process, an asyncio lock (tasks queue cheaply instead
+of spinning on the busy handler). PostgreSQL needs neither: row locks keep each
+conversation in order and ``SKIP LOCKED`` shares work between workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+@dataclass
+class Database:
+    """An engine, its session factory and, on SQLite, the in-process write lock."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    write_lock: asyncio.Lock | None = field(default=None)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the single-process SQLite default."""
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        """True on PostgreSQL, where several workers may share the database."""
+        return self.engine.dialect.name == "postgresql"
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_database(url: str, *, schema: str | None = None, echo: bool = False) -> Database:
+    """Create the engine for ``url``; ``schema`` puts every table in a PostgreSQL schema."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    elif schema:
+        kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, **kwargs)
+    lock = None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+        lock = asyncio.Lock()
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return Database(engine=engine, sessions=sessions, write_lock=lock)

@@ -1,0 +1,282 @@
+"""Repositories: the queries the engine needs, by aggregate. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    OPEN_STATUSES,
+    Agent,
+    Conversation,
+    Customer,
+    Handoff,
+    HandoffStatus,
+    Message,
+    ProcessedEvent,
+    Survey,
+    SurveyStatus,
+    utcnow,
+)
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[str, Any]) -> Any:
+    """An INSERT that does nothing when a unique key already exists (both dialects)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).values(**values).on_conflict_do_nothing()
+
+
+class _Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _locks_rows(self) -> bool:
+        bind = self.session.bind
+        return bind is not None and bind.dialect.name == "postgresql"
+
+
+class InboxRepository(_Repository):
+    """Remembers handled deliveries so a redelivered event is a no-op."""
+
+    async def first_time(self, source: str, event_id: str) -> bool:
+        """Record the delivery; False if it was recorded before (a duplicate)."""
+        stmt = insert_ignoring_conflicts(
+            self.session, ProcessedEvent, {"source": source, "event_id": event_id}
+        )
+        result = await self.session.execute(stmt)
+        return bool(getattr(result, "rowcount", 0))
+
+
+class CustomerRepository(_Repository):
+    """Customers by channel identity."""
+
+    async def get(self, customer_id: int, *, lock: bool = False) -> Customer | None:
+        """Load one customer; ``lock`` takes the row lock that serialises its events."""
+        stmt = select(Customer).where(Customer.id == customer_id)
+        if lock and self._locks_rows:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def find(self, channel: str, external_id: str) -> Customer | None:
+        """The customer known under this identity, if any."""
+        stmt = select(Customer).where(
+            Customer.channel == channel, Customer.external_id == external_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def ensure(
+        self, channel: str, external_id: str, address: str, now: datetime | None = None
+    ) -> Customer:
+        """Find or create the customer (safe against two workers creating it at once)."""
+        now = now or utcnow()
+        await self.session.execute(
+            insert_ignoring_conflicts(
+                self.session,
+                Customer,
+                {
+                    "channel": channel,
+                    "external_id": external_id,
+                    "address": address,
+                    "tags": [],
+                    "extra": {},
+                    "unreachable": False,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                },
+            )
+        )
+        customer = await self.find(channel, external_id)
+        assert customer is not None
+        return customer
+
+
+class AgentRepository(_Repository):
+    """Staff members by platform identity."""
+
+    async def ensure(self, platform: str, external_id: str, display_name: str) -> Agent:
+        """Find or create the agent, keeping the newest display name."""
+        await self.session.execute(
+            insert_ignoring_conflicts(
+                self.session,
+                Agent,
+                {"platform": platform, "external_id": external_id, "display_name": display_name},
+            )
+        )
+        stmt = select(Agent).where(Agent.platform == platform, Agent.external_id == external_id)
+        agent = (await self.session.execute(stmt)).scalar_one()
+        if display_name and agent.display_name != display_name:
+            agent.display_name = display_name
+        return agent
+
+    async def get(self, agent_id: int | None) -> Agent | None:
+        """One agent by id (``None`` for none)."""
+        return await self.session.get(Agent, agent_id) if agent_id else None
+
+
+class ConversationRepository(_Repository):
+    """Conversations (touchpoints)."""
+
+    async def get(self, conversation_id: int) -> Conversation | None:
+        """One conversation by id."""
+        return await self.session.get(Conversation, conversation_id)
+
+    async def open_for(self, customer_id: int) -> Conversation | None:
+        """The customer's open conversation, if one is open."""
+        stmt = (
+            select(Conversation)
+            .where(Conversation.customer_id == customer_id, Conversation.status.in_(OPEN_STATUSES))
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest_for(self, customer_id: int) -> Conversation | None:
+        """The customer's most recent conversation, open or not."""
+        stmt = (
+            select(Conversation)
+            .where(Conversation.customer_id == customer_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def history(self, customer_id: int, *, before: int, limit: int = 5) -> Sequence[Any]:
+        """Earlier touchpoints with their CSAT score, newest first (for staff context)."""
+        stmt = (
+            select(Conversation, Survey.score)
+            .outerjoin(Survey, Survey.conversation_id == Conversation.id)
+            .where(Conversation.customer_id == customer_id, Conversation.id < before)
+            .order_by(Conversation.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    def add(self, conversation: Conversation) -> None:
+        """Stage a new conversation."""
+        self.session.add(conversation)
+
+
+class MessageRepository(_Repository):
+    """The transcript."""
+
+    def add(self, message: Message) -> None:
+        """Stage a message."""
+        self.session.add(message)
+
+    async def seen_platform_id(self, channel: str, platform_message_id: str) -> bool:
+        """True if this platform message was stored already."""
+        stmt = select(func.count()).where(
+            Message.channel == channel, Message.platform_message_id == platform_message_id
+        )
+        return bool((await self.session.execute(stmt)).scalar_one())
+
+    async def transcript(self, conversation_id: int, *, limit: int = 200) -> Sequence[Message]:
+        """The conversation's messages, oldest first (the last ``limit``)."""
+        stmt = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        rows = (await self.session.execute(stmt)).scalars().all()
+        return list(reversed(rows))
+
+
+class HandoffRepository(_Repository):
+    """Requests for a person."""
+
+    def add(self, handoff: Handoff) -> None:
+        """Stage a new handoff."""
+        self.session.add(handoff)
+
+    async def get(self, handoff_id: int) -> Handoff | None:
+        """One handoff by id."""
+        return await self.session.get(Handoff, handoff_id)
+
+    async def current(self, conversation_id: int) -> Handoff | None:
+        """The open (waiting or claimed) handoff of a conversation."""
+        stmt = (
+            select(Handoff)
+            .where(
+                Handoff.conversation_id == conversation_id,
+                Handoff.status.in_([HandoffStatus.WAITING, HandoffStatus.CLAIMED]),
+            )
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest(self, conversation_id: int) -> Handoff | None:
+        """The newest handoff of a conversation, whatever its state."""
+        stmt = (
+            select(Handoff)
+            .where(Handoff.conversation_id == conversation_id)
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def queue(self) -> Sequence[Handoff]:
+        """Open handoffs, oldest first: the staff queue."""
+        stmt = (
+            select(Handoff)
+            .where(Handoff.status.in_([HandoffStatus.WAITING, HandoffStatus.CLAIMED]))
+            .order_by(Handoff.priority.desc(), Handoff.requested_at)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def first_response_minutes(self, since: datetime, limit: int = 500) -> list[float]:
+        """Recent human first-response times in minutes (for the expected-wait sentence)."""
+        stmt = (
+            select(Handoff.requested_at, Handoff.first_human_reply_at)
+            .where(Handoff.first_human_reply_at.is_not(None), Handoff.requested_at >= since)
+            .order_by(Handoff.requested_at.desc())
+            .limit(limit)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [(reply - asked).total_seconds() / 60 for asked, reply in rows if reply and asked]
+
+
+class SurveyRepository(_Repository):
+    """CSAT surveys."""
+
+    def add(self, survey: Survey) -> None:
+        """Stage a new survey."""
+        self.session.add(survey)
+
+    async def get(self, survey_id: int) -> Survey | None:
+        """One survey by id."""
+        return await self.session.get(Survey, survey_id)
+
+    async def for_conversation(self, conversation_id: int) -> Survey | None:
+        """The conversation's survey (there is at most one)."""
+        stmt = select(Survey).where(Survey.conversation_id == conversation_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def last_sent_at(self, customer_id: int) -> datetime | None:
+        """When this customer was last sent a survey (for the throttle)."""
+        stmt = select(func.max(Survey.sent_at)).where(Survey.customer_id == customer_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def pending_for(self, customer_id: int) -> Survey | None:
+        """A scheduled survey not yet sent, if any."""
+        stmt = select(Survey).where(
+            Survey.customer_id == customer_id, Survey.status == SurveyStatus.SCHEDULED
+        )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def awaiting_comment(self, customer_id: int) -> Survey | None:
+        """An answered survey whose optional comment the bot asked for."""
+        stmt = (
+            select(Survey)
+            .where(Survey.customer_id == customer_id, Survey.awaiting_comment.is_(True))
+            .order_by(Survey.id.desc())
+        )
+        return (await self.session.execute(stmt)).scalars().first()
