@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from bot.errors import ConfigError
 
@@ -114,9 +115,6 @@ class Settings(BaseSettings):
     long_conversation_turns: int = Field(
         8, ge=1, validation_alias="CAREBOT_LONG_CONVERSATION_TURNS"
     )
-    min_intent_confidence: float = Field(
-        0.0, ge=0, le=1, validation_alias="CAREBOT_MIN_INTENT_CONFIDENCE"
-    )
     sla_minutes: float = Field(15, gt=0, validation_alias="CAREBOT_SLA_MINUTES")
     vip_sla_minutes: float = Field(5, gt=0, validation_alias="CAREBOT_VIP_SLA_MINUTES")
     expected_wait_min_samples: int = Field(5, ge=1, validation_alias="CAREBOT_WAIT_MIN_SAMPLES")
@@ -127,11 +125,10 @@ class Settings(BaseSettings):
     survey_throttle_days: float = Field(7, ge=0, validation_alias="CAREBOT_SURVEY_THROTTLE_DAYS")
 
     # Privacy (PRODUCT.md §7): cards and CVVs are always masked.
-    mask_pii: list[PiiKind] = Field(
+    mask_pii: Annotated[list[PiiKind], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_PII), validation_alias="CAREBOT_MASK_PII"
     )
     delete_card_messages: bool = Field(True, validation_alias="CAREBOT_DELETE_CARD_MESSAGES")
-    retention_days: int = Field(365, ge=1, validation_alias="CAREBOT_RETENTION_DAYS")
 
     # Delivery
     outbox_max_attempts: int = Field(12, ge=1, validation_alias="CAREBOT_OUTBOX_MAX_ATTEMPTS")
@@ -222,6 +219,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(f"bad settings: {exc}") from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

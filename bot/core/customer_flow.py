@@ -40,7 +40,7 @@ async def respond(turn: Turn, understanding: Understanding) -> None:
     conversation = turn.conversation
     assert conversation is not None
     settings = turn.settings
-    intent = understanding.intent
+    intent = understanding.intent or _expected_reply(turn, understanding)
     behaviour = intent.behaviour if intent else None
     if intent and behaviour not in _SMALL_TALK:
         conversation.last_intent = intent.name
@@ -124,6 +124,31 @@ _SMALL_TALK = {
     Behaviour.DENY,
     Behaviour.IDENTITY,
 }
+
+
+_REPLIES = {Behaviour.AFFIRM, Behaviour.DENY, Behaviour.THANK, Behaviour.BYE}
+EXPECTED_REPLY_CONFIDENCE = 0.5
+
+
+def _expected_reply(turn: Turn, understanding: Understanding) -> IntentInfo | None:
+    """After the bot asked a yes/no question, a likely yes/no/thanks is accepted.
+
+    The out-of-scope threshold is tuned for open questions; when the bot has just asked
+    "did that help?" or offered a person, short answers are what we expect, so the top
+    guess is taken if it is such an answer and reasonably likely.
+    """
+    conversation = turn.conversation
+    if conversation is None or not (
+        conversation.awaiting == "confirm" or conversation.offer_reason
+    ):
+        return None
+    if not understanding.ranking:
+        return None
+    best = understanding.ranking[0]
+    info = turn.services.understander.intent_info(best.name)
+    if info and info.behaviour in _REPLIES and best.confidence >= EXPECTED_REPLY_CONFIDENCE:
+        return info
+    return None
 
 
 def _has_required(intent: IntentInfo, understanding: Understanding) -> bool:

@@ -70,8 +70,14 @@ class ConversationEngine:
 
     async def _handle_customer(self, event: CustomerEvent) -> Outcome:
         ref = event.customer
-        customer_id = await self._find_customer(ref)
-        async with self.locks.hold(customer_id), UnitOfWork(self.db) as uow:
+        # Lock before any await, so one customer's events keep the order they came in.
+        async with self.locks.hold((ref.channel, ref.external_id)):
+            customer_id = await self._find_customer(ref)
+            return await self._handle_customer_locked(event, customer_id)
+
+    async def _handle_customer_locked(self, event: CustomerEvent, customer_id: int) -> Outcome:
+        ref = event.customer
+        async with UnitOfWork(self.db) as uow:
             if event.delivery_id and not await uow.inbox.first_time(ref.channel, event.delivery_id):
                 return Outcome(handled=False, duplicate=True)
             customer = await uow.customers.get(customer_id, lock=True)
@@ -104,7 +110,9 @@ class ConversationEngine:
             if conversation is None:
                 return Outcome(handled=False, notice="There is no such conversation.")
             customer_id = conversation.customer_id
-        async with self.locks.hold(customer_id), UnitOfWork(self.db) as uow:
+            owner = await uow.customers.get(customer_id)
+            key = (owner.channel, owner.external_id) if owner else customer_id
+        async with self.locks.hold(key), UnitOfWork(self.db) as uow:
             if event.delivery_id and not await uow.inbox.first_time(
                 event.agent.platform, event.delivery_id
             ):
@@ -172,10 +180,12 @@ class ConversationEngine:
                 conversation_id = survey.conversation_id if survey else None
             conversation = await uow.conversations.get(conversation_id) if conversation_id else None
             customer_id = conversation.customer_id if conversation else None
+            owner = await uow.customers.get(customer_id) if customer_id else None
+            lock_key = (owner.channel, owner.external_id) if owner else None
         if conversation_id is None or customer_id is None:
             await self._finish_job(key)
             return False
-        async with self.locks.hold(customer_id), UnitOfWork(self.db) as uow:
+        async with self.locks.hold(lock_key), UnitOfWork(self.db) as uow:
             job = await uow.jobs.get(key)
             now = self.clock()
             if job is None or job.status != JobStatus.PENDING or job.due_at > now:
