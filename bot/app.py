@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.config import Settings
+from bot.core import privacy_requests
 from bot.core.dispatcher import Dispatcher
 from bot.core.engine import ConversationEngine
 from bot.core.office_hours import OfficeHours
@@ -26,9 +27,11 @@ from intents.base import Understander
 from responses import ResponseRenderer
 from storage.db import Database, open_database
 from storage.migrate import upgrade_database
-from storage.models import utcnow
+from storage.models import Job, utcnow
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+RETENTION_JOB = "retention_purge"
 
 
 class Channel(Protocol):
@@ -79,6 +82,9 @@ class Carebot:
     async def start(self, *, background: bool = True) -> None:
         """Start channels and, if ``background``, the dispatcher and timer loops."""
         self._stop.clear()
+        async with UnitOfWork(self.db) as uow:
+            await uow.jobs.ensure(RETENTION_JOB, RETENTION_JOB, self.engine.clock())
+            await uow.commit()
         for channel in self.channels:
             await channel.start()
         if background:
@@ -140,6 +146,11 @@ def assemble_carebot(
         dispatcher=dispatcher,
         jobs=JobRunner(engine, clock=clock),
     )
+
+    async def retention_purge(_job: Job) -> datetime:
+        return await privacy_requests.purge(engine, settings.retention_days)
+
+    carebot.jobs.register(RETENTION_JOB, retention_purge)
     if with_channels:
         _add_platform_channels(carebot)
     return carebot

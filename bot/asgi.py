@@ -14,11 +14,12 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Carebot, assemble_carebot
 from bot.config import Settings, load_settings
+from bot.core import metrics
 from storage.migrate import upgrade_database
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,25 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"ready": True})
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus metrics; shared-state gauges are read from the database now."""
+    carebot: Carebot | None = getattr(request.app.state, "carebot", None)
+    if carebot is not None:
+        try:
+            await metrics.refresh_gauges(carebot.db)
+        except Exception:
+            log.exception("could not refresh gauges")
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
 def build_asgi(carebot: Carebot, *, manage_lifecycle: bool = False) -> Starlette:
     """An app serving ``carebot``'s routes; with ``manage_lifecycle`` it starts/stops it."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
     for channel in carebot.channels:
         routes.extend(channel.routes())
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.errors import CarebotError, ConfigError
+from bot.logs import setup_logging
 
 log = logging.getLogger("carebot")
 
@@ -26,13 +27,7 @@ managers read honest satisfaction summaries. Configure with environment variable
 
 def _setup_logging(settings: Settings | None, verbose: bool = False) -> None:
     level = "DEBUG" if verbose else (settings.log_level if settings else "INFO")
-    logging.basicConfig(
-        level=getattr(logging, str(level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore", "aiosqlite", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(level, settings.log_format if settings else "text")
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,6 +85,50 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
+def _cmd_customer(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.app import build_carebot
+    from bot.core import privacy_requests
+
+    if args.action == "erase" and not args.yes:
+        if not sys.stdin.isatty():
+            print("carebot: erasing cannot be undone; add --yes to confirm", file=sys.stderr)
+            return 2
+        answer = input(f"Erase all personal data of customer {args.id}? Type 'erase': ")
+        if answer.strip() != "erase":
+            print("Nothing was erased.")
+            return 1
+
+    async def act() -> Any:
+        carebot = await build_carebot(settings, with_channels=False)
+        try:
+            if args.action == "export":
+                return await privacy_requests.export(carebot.engine, args.id)
+            return await privacy_requests.erase(carebot.engine, args.id)
+        finally:
+            await carebot.stop()
+
+    result = asyncio.run(act())
+    if result is None:
+        print(f"carebot: no customer {args.id}", file=sys.stderr)
+        return 1
+    if args.action == "export":
+        text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            print(f"Wrote {args.out}.")
+        else:
+            print(text)
+    else:
+        print(
+            f"Erased customer {args.id}: personal data and transcripts removed; "
+            f"{result['staff_posts_to_delete']} staff post(s) queued for deletion."
+        )
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from intents.cli import eval_main
 
@@ -139,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--workers", type=int, default=1, help="worker processes (PostgreSQL only)"
             )
+    from bot.reporting import add_report_commands
+
+    add_report_commands(sub)
+    customer = add("customer", _cmd_customer, "data-subject requests: export or erase a customer")
+    customer.add_argument("action", choices=["export", "erase"])
+    customer.add_argument("id", help="our customer id, or CHANNEL:ID such as telegram:12345")
+    customer.add_argument("--out", help="export: write the JSON to this file")
+    customer.add_argument("--yes", action="store_true", help="erase: do not ask to confirm")
     db = add("db", _cmd_db, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply migrations")
     for name, handler, text in (

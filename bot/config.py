@@ -129,11 +129,13 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_PII), validation_alias="CAREBOT_MASK_PII"
     )
     delete_card_messages: bool = Field(True, validation_alias="CAREBOT_DELETE_CARD_MESSAGES")
+    retention_days: int = Field(365, ge=1, validation_alias="CAREBOT_RETENTION_DAYS")
 
     # Delivery
     outbox_max_attempts: int = Field(12, ge=1, validation_alias="CAREBOT_OUTBOX_MAX_ATTEMPTS")
     outbox_poll_seconds: float = Field(0.5, gt=0, validation_alias="CAREBOT_OUTBOX_POLL_SECONDS")
     log_level: str = Field("INFO", validation_alias=AliasChoices("CAREBOT_LOG_LEVEL", "LOG_LEVEL"))
+    log_format: Literal["text", "json"] = Field("text", validation_alias="CAREBOT_LOG_FORMAT")
 
     @field_validator("mask_pii", mode="before")
     @classmethod

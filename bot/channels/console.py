@@ -23,6 +23,7 @@ from bot.core.actions import (
     CUSTOMER_EDIT,
     CUSTOMER_SURVEY,
     STAFF_CUSTOMER_MESSAGE,
+    STAFF_DELETE,
     STAFF_HANDOFF,
     STAFF_HANDOFF_UPDATE,
     STAFF_NOTICE,
@@ -153,6 +154,8 @@ class ConsoleStaffSender:
         """Print one staff-side action (or stay quiet if staff lines are hidden)."""
         output = self.output
         payload = delivery.payload
+        if delivery.kind == STAFF_DELETE:
+            return Receipt()
         if output.as_json:
             record: dict[str, Any] = {"type": delivery.kind.replace("staff.", "staff_")}
             if delivery.kind in (STAFF_HANDOFF, STAFF_HANDOFF_UPDATE):

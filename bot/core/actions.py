@@ -15,6 +15,7 @@ Staff-side kinds (``target="staff"``), for Slack or the console desk; all carry
     ``staff.handoff_update``   the same card after a state change (claimed, resolved, CSAT)
     ``staff.customer_message`` {text, customer_name, attachment?}  into the thread
     ``staff.notice``           {text, mention_group: bool}  into the thread (SLA, cancel, ...)
+    ``staff.delete``           {channel, ts}: remove one of the bot's posts (customer erased)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ STAFF_HANDOFF = "staff.handoff"
 STAFF_HANDOFF_UPDATE = "staff.handoff_update"
 STAFF_CUSTOMER_MESSAGE = "staff.customer_message"
 STAFF_NOTICE = "staff.notice"
+STAFF_DELETE = "staff.delete"
 
 Author = Literal["bot", "agent", "system"]
 

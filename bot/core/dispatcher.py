@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from bot.core import metrics
 from bot.core.actions import CUSTOMER_SURVEY, STAFF_HANDOFF, Delivery, Receipt
 from bot.core.ports import Sender
 from bot.errors import PermanentDeliveryError, RecipientUnreachable, TransientDeliveryError
@@ -140,6 +141,10 @@ class Dispatcher:
                 return
             item.status = OutboxStatus.SENT
             item.sent_at = self.clock()
+            metrics.MESSAGES_OUT.labels(channel=delivery.channel, kind=delivery.kind).inc()
+            metrics.DELIVERY_LAG_SECONDS.labels(channel=delivery.channel).observe(
+                max(0.0, (item.sent_at - item.created_at).total_seconds())
+            )
             item.leased_until = None
             item.result_ref = receipt.platform_id
             if delivery.kind == STAFF_HANDOFF and receipt.platform_id:
@@ -156,6 +161,7 @@ class Dispatcher:
 
     async def _retry(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
         self.failures += 1
+        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason="transient").inc()
         async with UnitOfWork(self.db) as uow:
             item = await uow.outbox.get(delivery.id)
             if item is None:
@@ -175,6 +181,7 @@ class Dispatcher:
 
     async def _give_up(self, delivery: Delivery, error: str) -> None:
         self.failures += 1
+        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason="permanent").inc()
         log.error("outbox %s cannot be delivered: %s", delivery.id, error)
         async with UnitOfWork(self.db) as uow:
             item = await uow.outbox.get(delivery.id)
@@ -186,6 +193,7 @@ class Dispatcher:
 
     async def _unreachable(self, delivery: Delivery, error: str) -> None:
         self.failures += 1
+        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason="unreachable").inc()
         async with UnitOfWork(self.db) as uow:
             item = await uow.outbox.get(delivery.id)
             if item is None:

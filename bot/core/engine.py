@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.core import metrics
 from bot.core.customer_events import handle_customer_event
 from bot.core.events import (
     CustomerEvent,
@@ -47,15 +49,34 @@ class ConversationEngine:
     # Entry point ---------------------------------------------------------------------
     async def handle(self, event: InboundEvent) -> Outcome:
         """Handle one inbound event; never raises for bad input."""
+        kind = type(event).__name__
+        started = time.perf_counter()
         try:
             if isinstance(event, CustomerEvent):
-                return await self._handle_customer(event)
-            return await self._handle_staff(event)
+                metrics.MESSAGES_IN.labels(channel=event.customer.channel).inc()
+                outcome = await self._handle_customer(event)
+            else:
+                outcome = await self._handle_staff(event)
+            if outcome.duplicate:
+                metrics.DUPLICATES.labels(source=kind).inc()
+            log.debug(
+                "handled %s",
+                kind,
+                extra={
+                    "conversation_id": outcome.conversation_id,
+                    "status": outcome.status,
+                    "queued": outcome.queued,
+                    "duplicate": outcome.duplicate,
+                },
+            )
+            return outcome
         except Exception:
             log.exception("event failed: %s", type(event).__name__)
             if isinstance(event, CustomerEvent):
                 return await self._keep_failed_message(event)
             return Outcome(handled=False, notice="Sorry, that did not work. Please try again.")
+        finally:
+            metrics.EVENT_SECONDS.labels(event=kind).observe(time.perf_counter() - started)
 
     async def _find_customer(self, ref: CustomerRef) -> int:
         async with UnitOfWork(self.db) as uow:

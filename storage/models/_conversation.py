@@ -20,6 +20,7 @@ class Conversation(Base):
         Index("ix_conversations_started_at", "started_at"),
         Index("ix_conversations_intent_started", "primary_intent", "started_at"),
         Index("ix_conversations_agent_started", "agent_id", "started_at"),
+        Index("ix_conversations_customer_started", "customer_id", "started_at"),  # 0002
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
