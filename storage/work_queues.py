@@ -147,6 +147,24 @@ class JobRepository(_Repository):
             )
         )
 
+    async def ensure(self, key: str, kind: str, due_at: datetime) -> None:
+        """Create the timer ``key`` unless it exists (recurring jobs, set up at start)."""
+        await self.session.execute(
+            insert_ignoring_conflicts(
+                self.session,
+                Job,
+                {
+                    "key": key,
+                    "kind": kind,
+                    "due_at": due_at,
+                    "payload": {},
+                    "status": JobStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                },
+            )
+        )
+
     async def cancel(self, key: str) -> None:
         """Cancel the timer ``key`` if it is still pending."""
         await self.session.execute(
