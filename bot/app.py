@@ -11,11 +11,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.config import Settings
-from bot.core import privacy_requests
+from bot.core import digest, privacy_requests
 from bot.core.dispatcher import Dispatcher
 from bot.core.engine import ConversationEngine
 from bot.core.office_hours import OfficeHours
@@ -32,6 +32,8 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 RETENTION_JOB = "retention_purge"
+INACTIVITY_JOB = "inactivity_sweep"
+INACTIVITY_SWEEP_EVERY = timedelta(minutes=1)
 
 
 class Channel(Protocol):
@@ -82,9 +84,7 @@ class Carebot:
     async def start(self, *, background: bool = True) -> None:
         """Start channels and, if ``background``, the dispatcher and timer loops."""
         self._stop.clear()
-        async with UnitOfWork(self.db) as uow:
-            await uow.jobs.ensure(RETENTION_JOB, RETENTION_JOB, self.engine.clock())
-            await uow.commit()
+        await self.schedule_recurring()
         for channel in self.channels:
             await channel.start()
         if background:
@@ -92,6 +92,15 @@ class Carebot:
                 asyncio.create_task(self.dispatcher.run_forever(self._stop), name="dispatcher"),
                 asyncio.create_task(self.jobs.run_forever(self._stop), name="jobs"),
             ]
+
+    async def schedule_recurring(self) -> None:
+        """Make sure the recurring timers (inactivity sweep, retention purge) exist."""
+        async with UnitOfWork(self.db) as uow:
+            for job in (INACTIVITY_JOB, RETENTION_JOB):
+                await uow.jobs.ensure(job, job, self.engine.clock())
+            first_digest = digest.first_due(self.settings, self.engine.clock())
+            await uow.jobs.ensure(digest.DIGEST_JOB, digest.DIGEST_JOB, first_digest)
+            await uow.commit()
 
     async def stop(self) -> None:
         """Stop taking work, let in-flight deliveries finish, close everything."""
@@ -138,19 +147,32 @@ def assemble_carebot(
         max_attempts=settings.outbox_max_attempts,
         poll_seconds=settings.outbox_poll_seconds,
         wake=engine.work_ready,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        max_backoff=settings.outbox_max_backoff_seconds,
     )
     carebot = Carebot(
         settings=settings,
         db=db,
         engine=engine,
         dispatcher=dispatcher,
-        jobs=JobRunner(engine, clock=clock),
+        jobs=JobRunner(engine, clock=clock, lease=timedelta(seconds=settings.job_lease_seconds)),
     )
 
     async def retention_purge(_job: Job) -> datetime:
         return await privacy_requests.purge(engine, settings.retention_days)
 
     carebot.jobs.register(RETENTION_JOB, retention_purge)
+
+    async def inactivity_sweep(_job: Job) -> datetime:
+        await engine.sweep_inactive()
+        return engine.clock() + INACTIVITY_SWEEP_EVERY
+
+    carebot.jobs.register(INACTIVITY_JOB, inactivity_sweep)
+
+    async def weekly_digest(job: Job) -> datetime:
+        return await digest.run_digest(engine, job)
+
+    carebot.jobs.register(digest.DIGEST_JOB, weekly_digest)
     if with_channels:
         _add_platform_channels(carebot)
     return carebot

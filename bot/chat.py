@@ -26,6 +26,7 @@ Staff side (same terminal): /claim, /reply TEXT, /note TEXT, /resolve, /release,
 
 async def settle(carebot: Carebot) -> None:
     """Deliver everything due and run due timers, until quiet."""
+    await carebot.schedule_recurring()
     for _ in range(10):
         sent = await carebot.dispatcher.drain()
         ran = await carebot.jobs.run_due()

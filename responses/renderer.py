@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import TemplateNotFound
+from jinja2 import Template, TemplateNotFound
 
 from responses.environment import build_environment, current_escaper
 from responses.escaping import ESCAPERS
@@ -25,6 +25,7 @@ class ResponseRenderer:
 
     def __init__(self, override_dir: Path | None = None) -> None:
         self.env = build_environment(override_dir)
+        self._compiled: dict[str, Template] = {}  # knowledge-base answers, compiled once
 
     def _template_name(self, name: str, language: str | None) -> str:
         candidates = []
@@ -64,4 +65,7 @@ class ResponseRenderer:
 
     def render_string(self, source: str, **context: Any) -> str:
         """Render a template given as text (knowledge-base answers use placeholders)."""
-        return self.env.from_string(source).render(**context).strip()
+        template = self._compiled.get(source)
+        if template is None:
+            template = self._compiled[source] = self.env.from_string(source)
+        return template.render(**context).strip()

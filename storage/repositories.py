@@ -64,11 +64,13 @@ class CustomerRepository(_Repository):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def find(self, channel: str, external_id: str) -> Customer | None:
-        """The customer known under this identity, if any."""
+    async def find(self, channel: str, external_id: str, *, lock: bool = False) -> Customer | None:
+        """The customer known under this identity, if any (``lock``: row lock, PostgreSQL)."""
         stmt = select(Customer).where(
             Customer.channel == channel, Customer.external_id == external_id
         )
+        if lock and self._locks_rows:
+            stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def ensure(
@@ -92,7 +94,7 @@ class CustomerRepository(_Repository):
                 },
             )
         )
-        customer = await self.find(channel, external_id)
+        customer = await self.find(channel, external_id, lock=True)
         assert customer is not None
         return customer
 
@@ -161,6 +163,20 @@ class ConversationRepository(_Repository):
     def add(self, conversation: Conversation) -> None:
         """Stage a new conversation."""
         self.session.add(conversation)
+
+    async def quiet_since(self, cutoff: datetime, *, limit: int) -> Sequence[Any]:
+        """Bot or waiting conversations with no activity since ``cutoff``, with their owner."""
+        stmt = (
+            select(Conversation.id, Customer.channel, Customer.external_id, Customer.id)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(
+                Conversation.status.in_(["bot", "waiting_for_staff"]),
+                Conversation.last_activity_at <= cutoff,
+            )
+            .order_by(Conversation.last_activity_at)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).all()
 
 
 class MessageRepository(_Repository):

@@ -45,6 +45,7 @@ class Harness:
     staff_out: CollectingSender
     clock: FakeClock
     agent: StaffRef = field(default_factory=lambda: StaffRef("console", "U-ana", "Ana Agent"))
+    recurring: bool = False
 
     @property
     def engine(self) -> Any:
@@ -76,6 +77,9 @@ class Harness:
 
     async def settle(self) -> None:
         """Deliver what is due and run due timers until nothing changes."""
+        if not self.recurring:
+            await self.carebot.schedule_recurring()
+            self.recurring = True
         for _ in range(10):
             sent = await self.carebot.dispatcher.drain()
             ran = await self.carebot.jobs.run_due()

@@ -24,6 +24,7 @@ from bot.core.actions import (
     CUSTOMER_SURVEY,
     STAFF_CUSTOMER_MESSAGE,
     STAFF_DELETE,
+    STAFF_DIGEST,
     STAFF_HANDOFF,
     STAFF_HANDOFF_UPDATE,
     STAFF_NOTICE,
@@ -155,6 +156,10 @@ class ConsoleStaffSender:
         output = self.output
         payload = delivery.payload
         if delivery.kind == STAFF_DELETE:
+            return Receipt()
+        if delivery.kind == STAFF_DIGEST:  # the weekly manager digest: one line at most
+            if output.show_staff and not output.as_json:
+                output.line(f"[staff desk] {payload['summary']['title']} is ready")
             return Receipt()
         if output.as_json:
             record: dict[str, Any] = {"type": delivery.kind.replace("staff.", "staff_")}

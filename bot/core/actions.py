@@ -16,6 +16,8 @@ Staff-side kinds (``target="staff"``), for Slack or the console desk; all carry
     ``staff.customer_message`` {text, customer_name, attachment?}  into the thread
     ``staff.notice``           {text, mention_group: bool}  into the thread (SLA, cancel, ...)
     ``staff.delete``           {channel, ts}: remove one of the bot's posts (customer erased)
+    ``staff.digest``           {summary}: the weekly manager summary (no handoff_id); Slack
+                               posts it to the managers' channel (see :mod:`bot.core.digest`)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ STAFF_HANDOFF_UPDATE = "staff.handoff_update"
 STAFF_CUSTOMER_MESSAGE = "staff.customer_message"
 STAFF_NOTICE = "staff.notice"
 STAFF_DELETE = "staff.delete"
+STAFF_DIGEST = "staff.digest"
 
 Author = Literal["bot", "agent", "system"]
 

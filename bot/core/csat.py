@@ -21,6 +21,7 @@ from storage.models import (
 )
 
 LOW_SCORE = 2
+AWAITING_COMMENT = "awaiting_comment"  # flag on Customer.extra: the next text is a comment
 SCORE_LABELS = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 😊"}
 
 
@@ -146,13 +147,29 @@ async def answer(turn: Turn, survey: Survey, score: int, platform_message_id: st
     turn.reply(turn.words("survey_thanks", score=score))
     if first_low:
         survey.awaiting_comment = True
+        _flag_comment(turn, True)
     return first_low
+
+
+def clear_comment_flag(turn: Turn) -> None:
+    """The comment question is no longer open (answered or expired)."""
+    _flag_comment(turn, False)
+
+
+def _flag_comment(turn: Turn, on: bool) -> None:
+    extra = dict(turn.customer.extra or {})
+    if on:
+        extra[AWAITING_COMMENT] = True
+    else:
+        extra.pop(AWAITING_COMMENT, None)
+    turn.customer.extra = extra
 
 
 def take_comment(turn: Turn, survey: Survey, text: str) -> None:
     """Keep the customer's answer to "what went wrong?"."""
     survey.comment = text[:2000]
     survey.awaiting_comment = False
+    _flag_comment(turn, False)
     turn.reply(turn.words("survey_comment_thanks"))
 
 

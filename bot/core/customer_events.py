@@ -118,18 +118,32 @@ async def _on_text(turn: Turn, event: CustomerMessage) -> bool:
     settings = turn.settings
     text, was_cut = clean_text(event.text)
     masked = mask_personal_data(text, settings.mask_pii)
-    survey = await turn.uow.surveys.awaiting_comment(turn.customer.id)
-    if survey is not None and text and csat.is_open(turn, survey):
+    survey = None
+    if (turn.customer.extra or {}).get(csat.AWAITING_COMMENT):
+        survey = await turn.uow.surveys.awaiting_comment(turn.customer.id)
+        if survey is None or not csat.is_open(turn, survey):
+            csat.clear_comment_flag(turn)
+            survey = None
+    if survey is not None and text:
         turn.conversation = await turn.uow.conversations.get(survey.conversation_id)
         csat.take_comment(turn, survey, masked.text)
         await _tell_staff_about_comment(turn, survey.conversation_id)
         return False
     conversation = await current_conversation(turn)
     assert conversation is not None
-    if event.platform_message_id and await turn.uow.messages.seen_platform_id(
-        turn.customer.channel, event.platform_message_id
-    ):
-        return not event.edited
+    known = bool(
+        event.platform_message_id
+        # A delivery id is deduplicated by the inbox; edits refer to a message we may know.
+        and (event.edited or not event.delivery_id)
+        and await turn.uow.messages.seen_platform_id(
+            turn.customer.channel, event.platform_message_id
+        )
+    )
+    if known and not event.edited:
+        return True
+    if known:  # a correction: the bot does not answer twice; a person helping sees it
+        await _relay_edit(turn, masked.text)
+        return False
     if not text:
         turn.reply(turn.words("empty_message"))
         return False
@@ -152,7 +166,6 @@ async def _on_text(turn: Turn, event: CustomerMessage) -> bool:
             turn.queue_staff(
                 "staff.customer_message", current, {"text": masked.text, "customer_name": name}
             )
-        await _schedule_inactivity(turn)
         return False
     understanding = turn.services.understander.understand(masked.text, turn.customer.language)
     emotion = understanding.emotion
@@ -168,14 +181,23 @@ async def _on_text(turn: Turn, event: CustomerMessage) -> bool:
     customer_flow.track_mood(
         conversation, emotion.mood, emotion.compound, settings.negative_compound
     )
-    if event.edited:
-        turn.reply(turn.words("edited_message"))
-        return False
     if was_cut:
         turn.reply(turn.words("too_long"))
     await customer_flow.respond(turn, understanding)
-    await _schedule_inactivity(turn)
     return False
+
+
+async def _relay_edit(turn: Turn, text: str) -> None:
+    conversation = turn.conversation
+    if conversation is None or not ConversationStatus(conversation.status).with_human or not text:
+        return
+    turn.record_inbound(f"(edited) {text}")
+    current = await turn.uow.handoffs.current(conversation.id)
+    if current is not None:
+        name = turn.customer.first_name or turn.customer.display_name or "Customer"
+        turn.queue_staff(
+            "staff.customer_message", current, {"text": f"(edited) {text}", "customer_name": name}
+        )
 
 
 def _warn_about_card(turn: Turn, event: CustomerMessage) -> None:
@@ -218,18 +240,6 @@ async def _handoffs_to_update(turn: Turn, conversation_id: int) -> list[Handoff]
     return found
 
 
-async def _schedule_inactivity(turn: Turn) -> None:
-    from datetime import timedelta
-
-    conversation = turn.conversation
-    if conversation is None or not ConversationStatus(conversation.status).is_open:
-        return
-    due = turn.now + timedelta(minutes=turn.settings.inactivity_timeout_minutes)
-    await turn.uow.jobs.schedule(
-        f"inactivity:{conversation.id}", "inactivity", due, {"conversation_id": conversation.id}
-    )
-
-
 async def _on_command(turn: Turn, event: CustomerCommand) -> None:
     conversation = await current_conversation(turn)
     assert conversation is not None
@@ -251,7 +261,6 @@ async def _on_command(turn: Turn, event: CustomerCommand) -> None:
         turn.record_inbound("/cancel")
         if not await handoff.cancel_by_customer(turn):
             turn.reply(turn.words("nothing_to_cancel"))
-    await _schedule_inactivity(turn)
 
 
 async def _on_attachment(turn: Turn, event: CustomerAttachment) -> None:
@@ -273,7 +282,6 @@ async def _on_attachment(turn: Turn, event: CustomerAttachment) -> None:
     turn.reply(
         turn.words("attachment", kind_text=kind_text, with_staff=with_staff), author="system"
     )
-    await _schedule_inactivity(turn)
 
 
 async def _on_choice(turn: Turn, event: CustomerChoice) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from storage import reports
+from storage import data_subject, reports
 from storage.models import Conversation, Customer, Handoff, Survey
 from storage.unit_of_work import UnitOfWork
 
@@ -186,3 +186,27 @@ async def report_summary(engine: ConversationEngine, days: float = 7) -> str:
             f"Survey response rate: {summary.response_rate.describe('answered')}",
         ]
     )
+
+
+@dataclass(frozen=True)
+class CustomerBrief:
+    """Who a data-subject request is about, for the requester to check before acting."""
+
+    customer_id: int
+    name: str
+    channel: str
+    erased: bool
+
+
+async def find_customer(engine: ConversationEngine, ref: str) -> CustomerBrief | None:
+    """The customer ``ref`` (our id, or ``channel:external_id``), or None if unknown."""
+    async with UnitOfWork(engine.db) as uow:
+        customer = await data_subject.find_customer(uow.session, ref)
+        if customer is None:
+            return None
+        return CustomerBrief(
+            customer_id=customer.id,
+            name=customer.display_name or customer.first_name or f"Customer {customer.id}",
+            channel=customer.channel,
+            erased=customer.erased_at is not None,
+        )

@@ -5,14 +5,20 @@ order), hands each to its channel's sender outside any transaction, then records
 result. A failure is retried after the platform's ``retry_after`` or an exponential
 back-off; a customer who blocked the bot is marked unreachable; a row that fails too often
 is parked as ``dead`` with its last error, never silently dropped.
+
+In the background loop every delivery runs as its own task, so one slow chat (a per-chat
+rate limit, a slow platform call) never holds up the others; results are recorded in
+small batches, one transaction each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core import metrics
@@ -27,10 +33,21 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
 
 
-def backoff_seconds(attempt: int) -> float:
-    """1, 2, 4, ... seconds (capped), with jitter so retries do not stampede."""
-    base: float = min(2.0 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+def backoff_seconds(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """1, 2, 4, ... seconds (capped at ``cap``), with jitter so retries do not stampede."""
+    base: float = min(2.0 ** max(attempt - 1, 0), cap)
     return base * random.uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one delivery went: ``sent``, ``retry``, ``unreachable`` or ``dead``."""
+
+    delivery: Delivery
+    result: str
+    receipt: Receipt | None = None
+    error: str = ""
+    retry_after: float | None = None
 
 
 class Dispatcher:
@@ -47,6 +64,7 @@ class Dispatcher:
         lease: timedelta = timedelta(seconds=60),
         poll_seconds: float = 0.5,
         wake: asyncio.Event | None = None,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
     ) -> None:
         self.db = db
         self.senders = dict(senders)
@@ -56,20 +74,16 @@ class Dispatcher:
         self.lease = lease
         self.poll_seconds = poll_seconds
         self.wake = wake or asyncio.Event()
+        self.max_backoff = max_backoff
         self.delivered = 0
         self.failures = 0
 
+    # Rounds: claim, deliver, record (tests and the console) -----------------------------
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were attempted."""
-        if not self.senders:
-            return 0
-        async with UnitOfWork(self.db) as uow:
-            items = await uow.outbox.claim(
-                channels=list(self.senders), limit=self.batch, lease=self.lease, now=self.clock()
-            )
-            deliveries = [await self._prepare(uow, item) for item in items]
-            await uow.commit()
-        await asyncio.gather(*(self._deliver(d) for d in deliveries))
+        deliveries = await self._claim(self.batch)
+        attempts = await asyncio.gather(*(self._attempt(d) for d in deliveries))
+        await self._record(list(attempts))
         return len(deliveries)
 
     async def drain(self, *, max_rounds: int = 100) -> int:
@@ -82,23 +96,89 @@ class Dispatcher:
                 break
         return total
 
+    # The background loop ----------------------------------------------------------------
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set, sleeping until woken or the poll interval passes."""
-        while not stop.is_set():
+        """Deliver until ``stop`` is set, then let in-flight deliveries finish."""
+        results: asyncio.Queue[Attempt] = asyncio.Queue()
+        in_flight: set[asyncio.Task[None]] = set()
+        recorder = asyncio.create_task(self._record_continuously(results))
+        capacity = self.batch * 4
+
+        async def deliver(delivery: Delivery) -> None:
+            await results.put(await self._attempt(delivery))
+
+        try:
+            while not stop.is_set():
+                claimed: list[Delivery] = []
+                if len(in_flight) < capacity:
+                    try:
+                        claimed = await self._claim(min(self.batch, capacity - len(in_flight)))
+                    except Exception:
+                        log.exception("dispatcher could not claim deliveries; retrying")
+                for delivery in claimed:
+                    task = asyncio.create_task(deliver(delivery))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if claimed:
+                    continue
+                self.wake.clear()
+                await self._sleep(stop)
+        finally:
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=10)
+            await results.join()
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waiters = {asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())}
+        _, pending = await asyncio.wait(
+            waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+
+    async def _record_continuously(self, results: asyncio.Queue[Attempt]) -> None:
+        while True:
+            batch = [await results.get()]
+            while not results.empty() and len(batch) < self.batch:
+                batch.append(results.get_nowait())
             try:
-                done = await self.run_once()
+                await self._record_patiently(batch)
             except Exception:
-                log.exception("dispatcher round failed; retrying")
-                done = 0
-            if done:
-                continue
-            self.wake.clear()
-            waiters = {asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())}
-            _, pending = await asyncio.wait(
-                waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                log.exception(
+                    "could not record %d deliveries; their leases will expire", len(batch)
+                )
+            finally:
+                for _ in batch:
+                    results.task_done()
+            self.wake.set()  # a recorded row may unblock the next one of its lane
+
+    async def _record_patiently(self, batch: list[Attempt], tries: int = 4) -> None:
+        """Record, retrying briefly: a dropped database connection must not turn deliveries
+        that already reached the platform into resends (recording is idempotent)."""
+        for attempt in range(tries):
+            try:
+                await self._record(batch)
+                return
+            except Exception:
+                if attempt == tries - 1:
+                    raise
+                log.warning("recording %d deliveries failed; retrying", len(batch))
+                await asyncio.sleep(0.2 * 2**attempt)
+
+    # Steps ----------------------------------------------------------------------------
+    async def _claim(self, limit: int) -> list[Delivery]:
+        if not self.senders or limit <= 0:
+            return []
+        async with UnitOfWork(self.db) as uow:
+            items = await uow.outbox.claim(
+                channels=list(self.senders), limit=limit, lease=self.lease, now=self.clock()
             )
-            for task in pending:
-                task.cancel()
+            deliveries = [await self._prepare(uow, item) for item in items]
+            await uow.commit()
+        return deliveries
 
     async def _prepare(self, uow: UnitOfWork, item: OutboxItem) -> Delivery:
         thread = channel = None
@@ -118,98 +198,78 @@ class Dispatcher:
             attempt=item.attempts,
         )
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> Attempt:
         sender = self.senders[delivery.channel]
         try:
             receipt = await sender.deliver(delivery)
         except TransientDeliveryError as exc:
-            await self._retry(delivery, str(exc), exc.retry_after)
+            return Attempt(delivery, "retry", error=str(exc), retry_after=exc.retry_after)
         except RecipientUnreachable as exc:
-            await self._unreachable(delivery, str(exc))
+            return Attempt(delivery, "unreachable", error=str(exc))
         except PermanentDeliveryError as exc:
-            await self._give_up(delivery, str(exc))
+            return Attempt(delivery, "dead", error=str(exc))
         except Exception as exc:  # a bug or an unexpected library error: retry, don't drop
             log.exception("sender %s failed on %s", delivery.channel, delivery.kind)
-            await self._retry(delivery, f"{type(exc).__name__}: {exc}", None)
-        else:
-            await self._done(delivery, receipt)
+            return Attempt(delivery, "retry", error=f"{type(exc).__name__}: {exc}")
+        return Attempt(delivery, "sent", receipt=receipt)
 
-    async def _done(self, delivery: Delivery, receipt: Receipt) -> None:
+    async def _record(self, attempts: list[Attempt]) -> None:
+        if not attempts:
+            return
         async with UnitOfWork(self.db) as uow:
-            item = await uow.outbox.get(delivery.id)
-            if item is None:
-                return
-            item.status = OutboxStatus.SENT
-            item.sent_at = self.clock()
-            metrics.MESSAGES_OUT.labels(channel=delivery.channel, kind=delivery.kind).inc()
-            metrics.DELIVERY_LAG_SECONDS.labels(channel=delivery.channel).observe(
-                max(0.0, (item.sent_at - item.created_at).total_seconds())
-            )
-            item.leased_until = None
-            item.result_ref = receipt.platform_id
-            if delivery.kind == STAFF_HANDOFF and receipt.platform_id:
-                found = await uow.handoffs.get(int(delivery.payload["handoff_id"]))
-                if found is not None:
-                    found.staff_thread = receipt.platform_id
-                    found.staff_channel = receipt.channel_ref
-            if delivery.kind == CUSTOMER_SURVEY and receipt.platform_id:
-                survey = await uow.surveys.get(int(delivery.payload["survey_id"]))
-                if survey is not None:
-                    survey.platform_message_id = receipt.platform_id
-            await uow.commit()
-        self.delivered += 1
-
-    async def _retry(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
-        self.failures += 1
-        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason="transient").inc()
-        async with UnitOfWork(self.db) as uow:
-            item = await uow.outbox.get(delivery.id)
-            if item is None:
-                return
-            item.last_error = error[:1000]
-            item.leased_until = None
-            if item.attempts >= self.max_attempts:
-                item.status = OutboxStatus.DEAD
-                log.error(
-                    "giving up on outbox %s after %s attempts: %s", item.id, item.attempts, error
-                )
-            else:
-                wait = max(retry_after or 0.0, backoff_seconds(item.attempts))
-                item.next_attempt_at = self.clock() + timedelta(seconds=wait)
-                log.warning("outbox %s failed (%s); retry in %.1fs", item.id, error, wait)
-            await uow.commit()
-
-    async def _give_up(self, delivery: Delivery, error: str) -> None:
-        self.failures += 1
-        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason="permanent").inc()
-        log.error("outbox %s cannot be delivered: %s", delivery.id, error)
-        async with UnitOfWork(self.db) as uow:
-            item = await uow.outbox.get(delivery.id)
-            if item is not None:
-                item.status = OutboxStatus.DEAD
-                item.last_error = error[:1000]
+            for attempt in attempts:
+                item = await uow.outbox.get(attempt.delivery.id)
+                if item is None:
+                    continue
                 item.leased_until = None
+                if attempt.result == "sent":
+                    await self._sent(uow, item, attempt)
+                else:
+                    await self._failed(uow, item, attempt)
             await uow.commit()
 
-    async def _unreachable(self, delivery: Delivery, error: str) -> None:
+    async def _sent(self, uow: UnitOfWork, item: OutboxItem, attempt: Attempt) -> None:
+        delivery, receipt = attempt.delivery, attempt.receipt or Receipt()
+        item.status = OutboxStatus.SENT
+        item.sent_at = self.clock()
+        item.result_ref = receipt.platform_id
+        self.delivered += 1
+        metrics.MESSAGES_OUT.labels(channel=delivery.channel, kind=delivery.kind).inc()
+        metrics.DELIVERY_LAG_SECONDS.labels(channel=delivery.channel).observe(
+            max(0.0, (item.sent_at - item.created_at).total_seconds())
+        )
+        if delivery.kind == STAFF_HANDOFF and receipt.platform_id:
+            found = await uow.handoffs.get(int(delivery.payload["handoff_id"]))
+            if found is not None:
+                found.staff_thread = receipt.platform_id
+                found.staff_channel = receipt.channel_ref
+        if delivery.kind == CUSTOMER_SURVEY and receipt.platform_id:
+            survey = await uow.surveys.get(int(delivery.payload["survey_id"]))
+            if survey is not None:
+                survey.platform_message_id = receipt.platform_id
+
+    async def _failed(self, uow: UnitOfWork, item: OutboxItem, attempt: Attempt) -> None:
+        delivery = attempt.delivery
         self.failures += 1
-        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason="unreachable").inc()
-        async with UnitOfWork(self.db) as uow:
-            item = await uow.outbox.get(delivery.id)
-            if item is None:
-                return
-            item.status = OutboxStatus.DEAD
-            item.last_error = f"unreachable: {error}"[:1000]
-            item.leased_until = None
-            if item.conversation_id is not None:
-                conversation = await uow.conversations.get(item.conversation_id)
-                customer = (
-                    await uow.customers.get(conversation.customer_id) if conversation else None
-                )
-                if customer is not None:
-                    customer.unreachable = True
-            if delivery.kind == CUSTOMER_SURVEY:
-                survey = await uow.surveys.get(int(delivery.payload["survey_id"]))
-                if survey is not None:
-                    survey.status = SurveyStatus.UNREACHABLE
-            await uow.commit()
+        reason = "transient" if attempt.result == "retry" else attempt.result
+        metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, reason=reason).inc()
+        item.last_error = attempt.error[:1000]
+        if attempt.result == "retry" and item.attempts < self.max_attempts:
+            wait = max(attempt.retry_after or 0.0, backoff_seconds(item.attempts, self.max_backoff))
+            item.next_attempt_at = self.clock() + timedelta(seconds=wait)
+            log.warning("outbox %s failed (%s); retry in %.1fs", item.id, attempt.error, wait)
+            return
+        item.status = OutboxStatus.DEAD
+        log.error("outbox %s parked after %s attempt(s): %s", item.id, item.attempts, attempt.error)
+        if attempt.result != "unreachable":
+            return
+        item.last_error = f"unreachable: {attempt.error}"[:1000]
+        if item.conversation_id is not None:
+            conversation = await uow.conversations.get(item.conversation_id)
+            customer = await uow.customers.get(conversation.customer_id) if conversation else None
+            if customer is not None:
+                customer.unreachable = True
+        if delivery.kind == CUSTOMER_SURVEY:
+            survey = await uow.surveys.get(int(delivery.payload["survey_id"]))
+            if survey is not None:
+                survey.status = SurveyStatus.UNREACHABLE

@@ -12,8 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from bot.core import metrics
 from bot.core.customer_events import handle_customer_event
@@ -26,7 +28,7 @@ from bot.core.events import (
 )
 from bot.core.locks import KeyedLocks
 from bot.core.staff_flow import handle_staff_event
-from bot.core.timers import run_timer
+from bot.core.timers import close_inactive, run_timer
 from bot.core.turn import Services, Turn
 from storage.db import Database
 from storage.models import Customer, JobStatus, utcnow
@@ -109,13 +111,20 @@ class ConversationEngine:
             if duplicate:
                 await uow.rollback()
                 return Outcome(handled=False, duplicate=True)
-            await uow.commit()
+            try:
+                await uow.commit()
+            except IntegrityError:  # the same platform message, delivered under a new id
+                return Outcome(handled=False, duplicate=True)
         return self._outcome(turn)
 
     def _refresh_profile(self, customer: Customer, ref: CustomerRef) -> None:
-        customer.last_seen_at = self.clock()
-        customer.address = ref.address
-        customer.unreachable = False  # they wrote to us, so they can hear us again
+        now = self.clock()
+        if now - customer.last_seen_at > timedelta(minutes=1):
+            customer.last_seen_at = now  # minute precision saves a write per message
+        if customer.address != ref.address:
+            customer.address = ref.address
+        if customer.unreachable:
+            customer.unreachable = False  # they wrote to us, so they can hear us again
         if customer.erased_at is not None:
             return
         if ref.display_name:
@@ -221,6 +230,28 @@ class ConversationEngine:
             await uow.commit()
         self._outcome(turn)
         return True
+
+    async def sweep_inactive(self, *, limit: int = 500) -> int:
+        """Close conversations quiet for longer than the inactivity timeout; returns how many.
+
+        One indexed query finds them, so no timer has to be rewritten on every message.
+        """
+        now = self.clock()
+        cutoff = now - timedelta(minutes=self.services.settings.inactivity_timeout_minutes)
+        async with UnitOfWork(self.db) as uow:
+            due = await uow.conversations.quiet_since(cutoff, limit=limit)
+        closed = 0
+        for conversation_id, channel, external_id, customer_id in due:
+            async with self.locks.hold((channel, external_id)), UnitOfWork(self.db) as uow:
+                customer = await uow.customers.get(customer_id, lock=True)
+                assert customer is not None
+                turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
+                turn.conversation = await uow.conversations.get(conversation_id)
+                await close_inactive(turn, cutoff)
+                await uow.commit()
+            closed += 1
+            self._outcome(turn)
+        return closed
 
     async def _finish_job(self, key: str) -> None:
         async with UnitOfWork(self.db) as uow:

@@ -142,8 +142,28 @@ async def build_card(turn: Turn, handoff: Handoff, **changes: Any) -> dict[str, 
         "csat": survey.score if survey else None,
         "csat_comment": survey.comment if survey else None,
     }
+    if handoff.reason == HandoffReason.LOW_CSAT_FOLLOWUP:
+        card["followup_of"] = await _rated_conversation(turn, conversation, history)
     card.update(changes)
     return card
+
+
+async def _rated_conversation(
+    turn: Turn, conversation: Conversation, history: Any
+) -> dict[str, Any] | None:
+    """The badly rated conversation a service-recovery handoff follows up, with its rating."""
+    rated_id = (conversation.context or {}).get("followup_of")
+    if rated_id is None:  # the follow-up joined a conversation the customer already had open
+        low = [past.id for past, score in history if score is not None and score <= 2]
+        rated_id = low[0] if low else None
+    if rated_id is None:
+        return None
+    survey = await turn.uow.surveys.for_conversation(int(rated_id))
+    return {
+        "conversation_id": int(rated_id),
+        "score": survey.score if survey else None,
+        "comment": survey.comment if survey else None,
+    }
 
 
 async def update_card(turn: Turn, handoff: Handoff, **changes: Any) -> None:

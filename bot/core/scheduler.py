@@ -69,6 +69,7 @@ class JobRunner:
             job = await uow.jobs.get(key)
             if job is None or job.status != "pending":
                 return
+            uow.session.expunge(job)  # a detached copy the handler may read
         again = await self.handlers[job.kind](job)
         async with UnitOfWork(self.engine.db) as uow:
             if again is None:
@@ -77,7 +78,7 @@ class JobRunner:
                     stored.status = "done"
                     stored.leased_until = None
             else:
-                await uow.jobs.schedule(key, job.kind, again, job.payload)
+                await uow.jobs.schedule(key, job.kind, again, job.payload, now=self.clock())
             await uow.commit()
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -1,28 +1,25 @@
-"""What each timer does when it comes due: inactivity close, survey send/expiry, SLA nudge.
+"""What each timer does when it comes due: survey send/expiry, SLA nudge, inactivity close.
 
 Each runs as its own turn, under the customer's lock, like any inbound event.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core import csat, handoff
 from bot.core.turn import Turn
 from storage.models import ConversationStatus, HandoffStatus, Job, Resolution
 
-INACTIVITY = "inactivity"
 SURVEY_SEND = "survey_send"
 SURVEY_EXPIRE = "survey_expire"
 SLA_REMINDER = "sla_reminder"
-CUSTOMER_TIMERS = (INACTIVITY, SURVEY_SEND, SURVEY_EXPIRE, SLA_REMINDER)
+CUSTOMER_TIMERS = (SURVEY_SEND, SURVEY_EXPIRE, SLA_REMINDER)
 
 
 async def run_timer(turn: Turn, job: Job) -> None:
     """Apply timer ``job`` to the conversation loaded in ``turn``."""
-    if job.kind == INACTIVITY:
-        await _close_inactive(turn)
-    elif job.kind == SURVEY_SEND:
+    if job.kind == SURVEY_SEND:
         survey = await turn.uow.surveys.get(int(job.payload["survey_id"]))
         if survey is not None:
             await csat.send_survey(turn, survey)
@@ -34,9 +31,10 @@ async def run_timer(turn: Turn, job: Job) -> None:
         await _remind_staff(turn, job)
 
 
-async def _close_inactive(turn: Turn) -> None:
+async def close_inactive(turn: Turn, cutoff: datetime) -> None:
+    """Close the conversation if it has been quiet since before ``cutoff``."""
     conversation = turn.conversation
-    if conversation is None:
+    if conversation is None or conversation.last_activity_at > cutoff:
         return
     status = ConversationStatus(conversation.status)
     if status not in (ConversationStatus.BOT, ConversationStatus.WAITING_FOR_STAFF):

@@ -201,3 +201,14 @@ async def test_card_numbers_are_masked_before_storage(harness: Harness) -> None:
 async def test_unknown_conversation_for_staff_is_a_notice_not_a_crash(harness: Harness) -> None:
     outcome = await harness.act(StaffClaim(999, harness.agent))
     assert not outcome.handled and outcome.notice
+
+
+async def test_an_edit_is_not_answered_twice_but_reaches_staff(harness: Harness) -> None:
+    await harness.say("how can I pay", delivery_id="u1", platform_message_id="42:1")
+    replies = len(harness.replies())
+    await harness.say("how can I pay?", delivery_id="u2", platform_message_id="42:1", edited=True)
+    assert len(harness.replies()) == replies
+    cid = (await harness.say("human", delivery_id="u3", platform_message_id="42:2")).conversation_id
+    await harness.say("human!!", delivery_id="u4", platform_message_id="42:2", edited=True)
+    assert harness.staff_out.deliveries[-1].payload["text"] == "(edited) human!!"
+    assert cid is not None

@@ -1,0 +1,242 @@
+"""Support-specific mood rules: what a sentiment lexicon misses in customer messages.
+
+Each rule is a regular expression with a name (reported in ``Emotion.signals``), a shift
+of the compound score, the mood it suggests and whether it alone justifies offering a
+person (PRODUCT.md §4 trigger 3). The phrases come from how customers write to support
+teams, not from any evaluation set.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from intents.types import Mood
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One support-specific pattern."""
+
+    name: str
+    pattern: re.Pattern[str]
+    delta: float
+    mood: Mood
+    escalate: bool = False
+
+
+def _rule(name: str, regex: str, delta: float, mood: Mood, escalate: bool = False) -> Rule:
+    return Rule(name, re.compile(regex, re.IGNORECASE), delta, mood, escalate)
+
+
+_N = r"(?:\d+|a|an|one|two|three|four|five|six|several|many|few|couple of)"
+_NOT = r"(?:not|never|n't|no longer)"
+
+RULES: tuple[Rule, ...] = (
+    _rule(
+        "still_waiting",
+        rf"\bstill (?:waiting|haven'?t|have not|hasn'?t|has not|not|no|nothing|did ?n[o']t)\b"
+        rf"|\b(?:been|am|was|i'?m|i'?ve been) waiting (?:for |since )?(?:over |more than )?{_N}"
+        rf"|\bwaiting (?:for|since) (?:over |more than )?{_N} (?:days?|weeks?|months?|hours?)"
+        rf"|\b{_N} (?:days?|weeks?|months?) (?:now|later|and (?:still|nothing|no))\b",
+        -0.5,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "repeated_contact",
+        r"\b(?:second|third|fourth|fifth|sixth|nth|\d+(?:st|nd|rd|th)) time\b|\bonce again\b"
+        r"|\bhow many (?:more )?times\b|\bkeep (?:asking|telling|calling|e-?mailing|writing)\b"
+        r"|\balready (?:told|asked|explained|sent|contacted|called|wrote)\b|\bover and over\b"
+        r"|\bagain and again\b|\bsame (?:answer|reply|response|problem) again\b",
+        -0.5,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "charged_twice",
+        r"\b(?:charged|billed|debited|paid|taken) (?:me )?(?:twice|two times|2 times|double)\b"
+        r"|\bdouble[- ]?(?:charged|billed|charge|payment)\b",
+        -0.4,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "no_response",
+        r"\b(?:no ?one|nobody|no-one) (?:\w+ )?(?:answers|replies|responds|answered|replied|"
+        r"responded|gets? back|got back|helps|helped|picks up|cares|is answering)\b"
+        r"|\bno (?:reply|response|answer|help|one to help)\b|\bnever (?:replied|answered|"
+        r"responded|got back|heard back)\b|\b(?:ignored|ignoring) (?:me|my)\b"
+        r"|\bcan'?t (?:reach|get hold of|get through|get anyone)\b|\bon hold for\b",
+        -0.5,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "not_working",
+        rf"\b(?:does|did|do|is|was|are|were|has|have|had|could|would|wo|ca)?{_NOT} ?"
+        r"(?:work|working|arrive|arrived|come|came|show(?:ed)? up|load|loading|receive|received|"
+        r"got|get|delivered|turn(?:ed)? up|"
+        r"refunded|fixed|resolved)\b|\b(?:broken|damaged|defective|faulty)\b",
+        -0.3,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "delay",
+        r"\b(?:late|delayed|delays?|overdue|still not here|taking (?:so|too|forever|ages))\b",
+        -0.3,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "long_wait",
+        r"\b(?:on hold|hold time|waited|waiting|sat|sitting|stuck)\b.{0,25}"
+        r"\b(?:\d+(?:\.\d+)?|an?|one|two|three|several|many) ?(?:hours?|hrs?|days?|weeks?)\b"
+        r"|\b(?:\d+(?:\.\d+)?|an?|one|two|"
+        r"three|several) ?(?:hours?|hrs?|days?|weeks?) (?:on hold|of hold|hold|wait|waiting|"
+        r"delay|late|stuck|in line|and counting)\b|\bwaited forever\b|\bstuck (?:on|at|in)\b"
+        r"|\bstill (?:in|at|on|stuck|missing|lost|there|nothing)\b",
+        -0.45,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "lost_or_missing",
+        r"\b(?:lost|missing|misplaced|mishandled|(?:was|were|got|been|is|are) cancel+ed|"
+        r"no apology|not (?:ok|okay|good enough)|unhelpful|fail(?:ed|ure|s)?|ruin(?:ed|ing|s)?|"
+        r"every ?time|way too often|yet again|worst|nightmare|frustrat\w*|disappoint\w*)\b",
+        -0.3,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "sarcasm",
+        r"^\W*(?:oh,? )?(?:great|perfect|wonderful|fantastic|brilliant|awesome|lovely|"
+        r"nice)\W+(?:another|again|now what|now i have to|yet another)\b"
+        r"|\bjust (?:perfect|great|wonderful|brilliant|fantastic|lovely)\b|\bthanks for nothing\b"
+        r"|\byeah,? right\b|\bwhat a (?:joke|surprise|shock)\b|\bso helpful\W*(?:not|/s)\b"
+        r"|\bcan'?t wait to (?:wait|be on hold)\b|\bkeep up the (?:great|good) work\b.*\b(?:not|"
+        r"never|still|again)\b|\bnot\b.{0,30}\bnice one\b|\blove (?:how|that|it when) "
+        r"(?:you|your|i|my)\b.{0,60}\b(?:not|never|no|again|still|wait|waiting|lost|late)\b"
+        r"|(?:^|\s)/s\b|\U0001F644",
+        -0.2,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "complaint",
+        r"\b(?:unacceptable|not acceptable|ridiculous|outrageous|disgrace(?:ful)?|appalling|"
+        r"lawyers?|solicitors?|attorney|legal action|sue|suing|chargeback|small claims|"
+        r"consumer (?:protection|rights)|trading standards|ombudsman|report you|scam(?:mers?)?|"
+        r"rip[- ]?off|worst|terrible service|never again|fed up|sick of|had enough)\b",
+        -0.35,
+        Mood.ANGRY,
+        escalate=True,
+    ),
+    _rule(
+        "insult",
+        r"\b(?:idiots?|stupid|useless|incompetent|pathetic|morons?|clowns?|garbage|trash|"
+        r"rubbish|liars?|thieves|crooks?|amateurs?|joke of a)\b",
+        -0.4,
+        Mood.ANGRY,
+        escalate=True,
+    ),
+    _rule(
+        "urgent",
+        r"\b(?:urgent(?:ly)?|asap|immediately|right now|right away|emergency|as soon as possible|"
+        r"deadline|hurry|desperate(?:ly)?|need (?:it|this|them|my \w+) (?:by|before|today|"
+        r"tomorrow|tonight)|time[- ]sensitive)\b",
+        -0.1,
+        Mood.ANXIOUS,
+    ),
+    _rule(
+        "worried",
+        r"\b(?:worried|worry|worrying|anxious|nervous|scared|afraid|panic(?:king)?|concerned|"
+        r"stressed|freaking out|hacked|stolen|unauthori[sz]ed|fraud(?:ulent)?)\b",
+        -0.1,
+        Mood.ANXIOUS,
+    ),
+    _rule(
+        "confused",
+        r"\b(?:confus(?:ed|ing)|(?:don'?t|do not|doesn'?t|does not) (?:understand|get it|make "
+        r"sense)|makes no sense|not sure (?:how|what|why|if|where|whether|which)|what does "
+        r"(?:this|that|it) mean|i'?m lost|unclear|no idea (?:how|what|why|where|which)|huh)\b",
+        -0.05,
+        Mood.CONFUSED,
+    ),
+)
+
+_SUPPORT_TEXT = """
+account address agent aren arrive arrived assistant bot can cancel cancelled card charge
+charged checkout code couldn customer day days delivery didn discount doesn don email hasn
+haven hello help hi human invoice isn item login money number order ordered package parcel
+password payment paypal person please pls product receipt refund refunded return returned
+shipping shop shouldn size still subscription support thanks today tracking voucher wait
+waited waiting wasn website week weeks weren won work working wouldn
+"""
+SUPPORT_WORDS = frozenset(_SUPPORT_TEXT.split())
+"""Support vocabulary that counts as English even though it is not in the lexicon."""
+
+
+_STRONG_ROOTS = (
+    "fuck",
+    "fck",
+    "fuk",
+    "fcuk",
+    "phuck",
+    "phuk",
+    "shit",
+    "sh1t",
+    "sh!t",
+    "cunt",
+    "bitch",
+    "bastard",
+    "asshole",
+    "arsehole",
+    "dick",
+    "prick",
+    "piss",
+    "crap",
+    "damn",
+    "dam",
+    "wtf",
+    "stfu",
+    "gtfo",
+    "twat",
+    "wank",
+    "tosser",
+    "douche",
+    "jackass",
+    "dumbass",
+    "dumass",
+    "motherf",
+    "mothaf",
+    "muthaf",
+    "bellend",
+    "knobhead",
+    "slut",
+    "whore",
+    "retard",
+    "hell",
+)
+_CENSORED = re.compile(r"\b(?:f[\*#@]{2,}k?|f[\*#@]ck|sh[\*#@]t|s[\*#@]{2,}t|b[\*#@]tch)")
+
+
+def _load_profanity() -> frozenset[str]:
+    """Swear words from better-profanity's bundled list, minus its non-swearing entries.
+
+    The full list flags ordinary support words ("virgin", "screwed", "fat", "omg",
+    "stupid"), which would call a customer flying Virgin America angry; only entries
+    built on a swearing root are kept.
+    """
+    text = (resources.files("better_profanity") / "profanity_wordlist.txt").read_text("utf-8")
+    words = {line.strip().lower() for line in text.splitlines() if line.strip()}
+    return frozenset(w for w in words if any(root in w for root in _STRONG_ROOTS))
+
+
+PROFANITY = _load_profanity()
+_TOKEN = re.compile(r"[a-z0-9@$!*+#'._-]+")
+
+
+def has_profanity(text: str) -> bool:
+    """True when a swear word (or a censored one such as ``f***``) appears."""
+    lowered = text.lower()
+    if _CENSORED.search(lowered):
+        return True
+    tokens = [t.strip("'.!_-") for t in _TOKEN.findall(lowered)]
+    pairs = (f"{a} {b}" for a, b in itertools.pairwise(tokens))
+    return any(t in PROFANITY for t in tokens) or any(p in PROFANITY for p in pairs)
