@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.core import metrics
 from bot.core.customer_events import handle_customer_event
@@ -56,9 +56,7 @@ class ConversationEngine:
         try:
             if isinstance(event, CustomerEvent):
                 metrics.MESSAGES_IN.labels(channel=event.customer.channel).inc()
-                outcome = await self._handle_customer(event)
-            else:
-                outcome = await self._handle_staff(event)
+            outcome = await self._handle_retrying(event)
             if outcome.duplicate:
                 metrics.DUPLICATES.labels(source=kind).inc()
             log.debug(
@@ -80,31 +78,33 @@ class ConversationEngine:
         finally:
             metrics.EVENT_SECONDS.labels(event=kind).observe(time.perf_counter() - started)
 
-    async def _find_customer(self, ref: CustomerRef) -> int:
-        async with UnitOfWork(self.db) as uow:
-            found = await uow.customers.find(ref.channel, ref.external_id)
-            if found is not None:
-                return found.id
-            customer = await uow.customers.ensure(
-                ref.channel, ref.external_id, ref.address, self.clock()
-            )
-            await uow.commit()
-            return customer.id
+    async def _handle_retrying(self, event: InboundEvent, tries: int = 4) -> Outcome:
+        """Handle ``event``, again if the database connection broke (a PostgreSQL restart or
+        failover, a killed backend): the transaction was rolled back, and the inbox makes a
+        second run of an event that did commit a no-op."""
+        for attempt in range(1, tries + 1):
+            try:
+                if isinstance(event, CustomerEvent):
+                    return await self._handle_customer(event)
+                return await self._handle_staff(event)
+            except DBAPIError as exc:
+                if isinstance(exc, IntegrityError) or attempt == tries:
+                    raise
+                log.warning("database error (%s); handling the event again", type(exc).__name__)
+                await asyncio.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def _handle_customer(self, event: CustomerEvent) -> Outcome:
         ref = event.customer
         # Lock before any await, so one customer's events keep the order they came in.
-        async with self.locks.hold((ref.channel, ref.external_id)):
-            customer_id = await self._find_customer(ref)
-            return await self._handle_customer_locked(event, customer_id)
-
-    async def _handle_customer_locked(self, event: CustomerEvent, customer_id: int) -> Outcome:
-        ref = event.customer
-        async with UnitOfWork(self.db) as uow:
+        async with self.locks.hold((ref.channel, ref.external_id)), UnitOfWork(self.db) as uow:
             if event.delivery_id and not await uow.inbox.first_time(ref.channel, event.delivery_id):
                 return Outcome(handled=False, duplicate=True)
-            customer = await uow.customers.get(customer_id, lock=True)
-            assert customer is not None
+            customer = await uow.customers.find(ref.channel, ref.external_id, lock=True)
+            if customer is None:
+                customer = await uow.customers.ensure(
+                    ref.channel, ref.external_id, ref.address, self.clock()
+                )
             self._refresh_profile(customer, ref)
             turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
             duplicate = await handle_customer_event(turn, event)
