@@ -119,21 +119,7 @@ class JobRepository(_Repository):
         now: datetime | None = None,
     ) -> None:
         """Create the timer ``key``, or move it to ``due_at`` and make it pending again."""
-        await self.session.execute(
-            insert_ignoring_conflicts(
-                self.session,
-                Job,
-                {
-                    "key": key,
-                    "kind": kind,
-                    "due_at": due_at,
-                    "payload": payload or {},
-                    "status": JobStatus.PENDING,
-                    "attempts": 0,
-                    "created_at": now or utcnow(),
-                },
-            )
-        )
+        await self.ensure(key, kind, due_at, payload, now=now)
         await self.session.execute(
             update(Job)
             .where(Job.key == key)
@@ -147,7 +133,14 @@ class JobRepository(_Repository):
             )
         )
 
-    async def ensure(self, key: str, kind: str, due_at: datetime) -> None:
+    async def ensure(
+        self,
+        key: str,
+        kind: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> None:
         """Create the timer ``key`` unless it exists (recurring jobs, set up at start)."""
         await self.session.execute(
             insert_ignoring_conflicts(
@@ -157,10 +150,10 @@ class JobRepository(_Repository):
                     "key": key,
                     "kind": kind,
                     "due_at": due_at,
-                    "payload": {},
+                    "payload": payload or {},
                     "status": JobStatus.PENDING,
                     "attempts": 0,
-                    "created_at": utcnow(),
+                    "created_at": now or utcnow(),
                 },
             )
         )

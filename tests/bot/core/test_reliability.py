@@ -6,14 +6,12 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.app import assemble_carebot
-from bot.channels.console import CollectingSender
 from bot.core.events import CustomerMessage, StaffClaim
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from intents.base import Understander
 from storage.db import Database
 from storage.models import Message, OutboxItem
-from tests.helpers import FakeClock, Harness, build_harness, make_settings
+from tests.helpers import FakeClock, Harness, build_harness
 from tests.scripted import ScriptedUnderstander
 
 
@@ -120,24 +118,13 @@ async def test_restart_in_the_middle_of_a_handoff_loses_nothing(
     await first.engine.handle(StaffClaim(cid, first.agent))  # committed, not yet delivered
     await first.engine.handle(CustomerMessage(first.customer(), "are you there?", "u-late"))
     # The process dies here: nothing of the last two events was delivered.
-    settings = make_settings()
-    second = assemble_carebot(
-        settings,
-        clock=clock,
-        understander=scripted,
-        with_channels=False,
-        staff_channel="console-staff",
-        database=database,
-    )
-    customer_out, staff_out = CollectingSender(), CollectingSender()
-    second.add_sender("console", customer_out)
-    second.add_sender("console-staff", staff_out)
+    second = build_harness(database, scripted, clock)
     clock.advance(minutes=2)
-    await second.dispatcher.drain()
-    assert any("joined" in text for text in customer_out.texts())
-    assert staff_out.kinds() == ["staff.handoff_update", "staff.customer_message"]
-    conversation = await second.engine.staff_queue()
-    assert conversation[0]["status"] == "claimed"
+    await second.carebot.dispatcher.drain()
+    assert any("joined" in text for text in second.customer_out.texts())
+    assert second.staff_out.kinds() == ["staff.handoff_update", "staff.customer_message"]
+    queue = await second.engine.staff_queue()
+    assert queue[0]["status"] == "claimed"
 
 
 async def test_a_lease_of_a_dead_worker_expires_and_the_row_is_sent(harness: Harness) -> None:
