@@ -66,8 +66,9 @@ async def respond(turn: Turn, understanding: Understanding) -> None:
         conversation.awaiting = None
         await not_helped(turn)
         return
-    if conversation.awaiting and conversation.awaiting.startswith("entity:"):
-        pending = turn.services.understander.intent_info(conversation.awaiting.split(":", 2)[2])
+    if conversation.awaiting == "entity":
+        pending_name = str((conversation.context or {}).get("pending_intent", ""))
+        pending = turn.services.understander.intent_info(pending_name)
         conversation.awaiting = None
         if pending and _has_required(pending, understanding):
             await answer(turn, pending, understanding)
@@ -172,7 +173,8 @@ async def answer(turn: Turn, intent: IntentInfo | None, understanding: Understan
         missing = next(
             k for k in intent.requires if k not in {e.kind for e in understanding.entities}
         )
-        conversation.awaiting = f"entity:{missing}:{intent.name}"
+        conversation.awaiting = "entity"  # the intent waits in the context (names can be long)
+        conversation.context = {**(conversation.context or {}), "pending_intent": intent.name}
         turn.reply(turn.words("ask_entity", entity=missing))
         return
     source = None

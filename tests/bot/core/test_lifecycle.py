@@ -197,3 +197,11 @@ async def test_reopen_during_quiet_period_cancels_the_survey(harness: Harness) -
     await harness.later(minutes=11)
     assert harness.customer_out.kinds().count("customer.survey") == 1
     assert (await harness.conversation(cid)).reopened_count == 1  # type: ignore[arg-type]
+
+
+async def test_long_intent_names_can_wait_for_an_order_number(harness: Harness) -> None:
+    """Regression: the pending intent used to be squeezed into a 32-character column."""
+    await harness.say("where is my order")
+    conversation = await harness.conversation(1)
+    assert conversation.awaiting == "entity"
+    assert conversation.context["pending_intent"] == "order_status"
