@@ -94,7 +94,7 @@ class Carebot:
             ]
 
     async def schedule_recurring(self) -> None:
-        """Make sure the recurring timers (inactivity sweep, retention purge) exist."""
+        """Make sure the recurring timers (inactivity sweep, retention purge, digest) exist."""
         async with UnitOfWork(self.db) as uow:
             for job in (INACTIVITY_JOB, RETENTION_JOB):
                 await uow.jobs.ensure(job, job, self.engine.clock())

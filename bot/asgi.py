@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Route
 from bot.app import Carebot, assemble_carebot
 from bot.config import Settings, load_settings
 from bot.core import metrics
-from storage.migrate import upgrade_database
+from bot.errors import SchemaError
+from storage.migrate import SchemaTooNewError, upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,11 @@ def build_asgi(carebot: Carebot, *, manage_lifecycle: bool = False) -> Starlette
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_lifecycle:
-            await upgrade_database(carebot.db)
+            try:
+                await upgrade_database(carebot.db)
+            except SchemaTooNewError as exc:
+                log.error("refusing to serve: %s", exc)
+                raise SchemaError(str(exc)) from None
             await carebot.start()
         app.state.carebot = carebot
         try:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     )
     slack_staff_group: str | None = Field(None, validation_alias="CAREBOT_SLACK_STAFF_GROUP")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="CAREBOT_SLACK_API_URL")
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", validation_alias="CAREBOT_DIGEST_DAY"
+    )
+    digest_time: time = Field(time(9, 0), validation_alias="CAREBOT_DIGEST_TIME")
 
     # Business
     business_name: str = Field("our shop", validation_alias="CAREBOT_BUSINESS_NAME")
@@ -134,6 +138,12 @@ class Settings(BaseSettings):
     # Delivery
     outbox_max_attempts: int = Field(12, ge=1, validation_alias="CAREBOT_OUTBOX_MAX_ATTEMPTS")
     outbox_poll_seconds: float = Field(0.5, gt=0, validation_alias="CAREBOT_OUTBOX_POLL_SECONDS")
+    # Leases: how long a claimed delivery/timer stays with a worker that may have died.
+    outbox_lease_seconds: float = Field(60, gt=0, validation_alias="CAREBOT_OUTBOX_LEASE_SECONDS")
+    job_lease_seconds: float = Field(120, gt=0, validation_alias="CAREBOT_JOB_LEASE_SECONDS")
+    outbox_max_backoff_seconds: float = Field(
+        300, gt=0, validation_alias="CAREBOT_OUTBOX_MAX_BACKOFF_SECONDS"
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("CAREBOT_LOG_LEVEL", "LOG_LEVEL"))
     log_format: Literal["text", "json"] = Field("text", validation_alias="CAREBOT_LOG_FORMAT")
 
@@ -146,6 +156,11 @@ class Settings(BaseSettings):
                 return value
             return [part.strip().lower() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("digest_day", mode="before")
+    @classmethod
+    def _short_day(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod

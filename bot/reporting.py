@@ -85,7 +85,6 @@ async def run_report(args: argparse.Namespace, settings: Settings, out: TextIO) 
         render_text,
         write_touchpoints_csv,
     )
-    from bot.reporting_html import render_html
 
     zone = settings.zone
     first, last = parse_period(args.since, args.until, zone)
@@ -126,8 +125,11 @@ async def run_report(args: argparse.Namespace, settings: Settings, out: TextIO) 
     renderers: dict[str, Callable[[Any, TextIO], None]] = {
         "markdown": render_markdown,
         "json": render_json,
-        "html": render_html,
     }
+    if args.format == "html":  # Jinja is only needed here
+        from bot.reporting_html import render_html
+
+        renderers["html"] = render_html
     if args.format == "text":
         render_text(report, out, width=args.width, color=out is sys.stdout and out.isatty())
     else:

@@ -17,8 +17,8 @@ from bot.app import assemble_carebot
 from bot.asgi import build_asgi
 from bot.channels.console import QuietStaffSender
 from bot.config import Settings
-from bot.errors import ConfigError
-from storage.migrate import upgrade_database
+from bot.errors import ConfigError, SchemaError
+from storage.migrate import SchemaTooNewError, upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             "several workers need PostgreSQL: SQLite allows one writer; set "
             "CAREBOT_DATABASE_URL=postgresql+asyncpg://... or use --workers 1"
         )
+    asyncio.run(_migrate_once(settings))  # once, before any worker; refuses a newer schema
     if workers > 1:
-        asyncio.run(_migrate_once(settings))
         uvicorn.run(
             "bot.asgi:create_app",
             factory=True,
@@ -81,6 +81,8 @@ async def _migrate_once(settings: Settings) -> None:
     db = open_database(settings.database_url)
     try:
         await upgrade_database(db)
+    except SchemaTooNewError as exc:
+        raise SchemaError(str(exc)) from None
     finally:
         await db.dispose()
 

@@ -24,9 +24,25 @@ from storage.report_queries import BOT_AGENT, Window
 from storage.report_sql import seconds_between
 
 TOUCHPOINT_COLUMNS = (
-    "conversation_id", "started_at", "channel", "customer_id", "customer", "tags", "intent",
-    "mood", "handoff_reason", "agent", "status", "resolution", "resolved_at", "ended_at",
-    "first_response_seconds", "reopened_count", "csat_score", "csat_comment", "survey_status",
+    "conversation_id",
+    "started_at",
+    "channel",
+    "customer_id",
+    "customer",
+    "tags",
+    "intent",
+    "mood",
+    "handoff_reason",
+    "agent",
+    "status",
+    "resolution",
+    "resolved_at",
+    "ended_at",
+    "first_response_seconds",
+    "reopened_count",
+    "csat_score",
+    "csat_comment",
+    "survey_status",
 )
 
 
@@ -36,13 +52,23 @@ async def agent_names(connection: AsyncConnection) -> dict[int, str]:
     return {int(agent_id): str(name) for agent_id, name in rows}
 
 
-async def lowest_rated(connection: AsyncConnection, window: Window, limit: int = 10,
-                       ) -> list[LowRated]:
+async def lowest_rated(
+    connection: AsyncConnection,
+    window: Window,
+    limit: int = 10,
+) -> list[LowRated]:
     """Answered surveys of 1–3 in the period, worst and most recent first."""
     query = (
-        select(Conversation.id, Survey.answered_at, Survey.score, Survey.comment,
-               Conversation.primary_intent, Agent.display_name, Customer.display_name,
-               Conversation.channel)
+        select(
+            Conversation.id,
+            Survey.answered_at,
+            Survey.score,
+            Survey.comment,
+            Conversation.primary_intent,
+            Agent.display_name,
+            Customer.display_name,
+            Conversation.channel,
+        )
         .select_from(Survey)
         .join(Conversation, Conversation.id == Survey.conversation_id)
         .join(Customer, Customer.id == Conversation.customer_id)
@@ -52,26 +78,49 @@ async def lowest_rated(connection: AsyncConnection, window: Window, limit: int =
         .limit(limit)
     )
     return [
-        LowRated(conversation_id=row[0], answered_at=row[1], score=int(row[2] or 0), comment=row[3],
-                 intent=row[4], agent=row[5] or BOT_AGENT, customer=row[6] or f"#{row[0]}",
-                 channel=row[7])
+        LowRated(
+            conversation_id=row[0],
+            answered_at=row[1],
+            score=int(row[2] or 0),
+            comment=row[3],
+            intent=row[4],
+            agent=row[5] or BOT_AGENT,
+            customer=row[6] or f"#{row[0]}",
+            channel=row[7],
+        )
         for row in await connection.execute(query)
     ]
 
 
-async def customers_at_risk(connection: AsyncConnection, window: Window, limit: int = 10,
-                            ) -> list[AtRisk]:
+async def customers_at_risk(
+    connection: AsyncConnection,
+    window: Window,
+    limit: int = 10,
+) -> list[AtRisk]:
     """Customers with a rating of 1–2, an unresolved handoff, or three or more contacts."""
     c, s = Conversation, Survey
     low = func.sum(case((and_(s.status == SurveyStatus.ANSWERED, s.score <= 2), 1), else_=0))
-    unresolved = func.sum(case((and_(
-        c.handoff_reason.is_not(None),
-        (c.resolution.is_(None)) | (c.resolution == Resolution.ABANDONED),
-    ), 1), else_=0))
+    unresolved = func.sum(
+        case(
+            (
+                and_(
+                    c.handoff_reason.is_not(None),
+                    (c.resolution.is_(None)) | (c.resolution == Resolution.ABANDONED),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+    )
     contacts = func.count()
     query = (
-        select(c.customer_id, contacts.label("n"), low.label("low"),
-               unresolved.label("unresolved"), func.max(c.started_at).label("last"))
+        select(
+            c.customer_id,
+            contacts.label("n"),
+            low.label("low"),
+            unresolved.label("unresolved"),
+            func.max(c.started_at).label("last"),
+        )
         .select_from(c)
         .outerjoin(s, s.conversation_id == c.id)
         .where(window.current)
@@ -86,38 +135,67 @@ async def customers_at_risk(connection: AsyncConnection, window: Window, limit: 
     people = {
         row[0]: (row[1], row[2])
         for row in await connection.execute(
-            select(Customer.id, Customer.display_name, Customer.tags)
-            .where(Customer.id.in_([row[0] for row in rows]))
+            select(Customer.id, Customer.display_name, Customer.tags).where(
+                Customer.id.in_([row[0] for row in rows])
+            )
         )
     }
     result = []
     for customer_id, n, low_count, open_count, last in rows:
         name, tags = people.get(customer_id, (None, []))
         last_contact = last if isinstance(last, datetime) or last is None else None
-        result.append(AtRisk(
-            customer_id=int(customer_id), name=name or f"customer #{customer_id}",
-            tags=list(tags or []), conversations=int(n), low_scores=int(low_count or 0),
-            repeat_contacts=max(0, int(n) - 1), unresolved_handoffs=int(open_count or 0),
-            last_contact=last_contact,
-        ))
+        result.append(
+            AtRisk(
+                customer_id=int(customer_id),
+                name=name or f"customer #{customer_id}",
+                tags=list(tags or []),
+                conversations=int(n),
+                low_scores=int(low_count or 0),
+                repeat_contacts=max(0, int(n) - 1),
+                unresolved_handoffs=int(open_count or 0),
+                last_contact=last_contact,
+            )
+        )
     return result
 
 
-async def touchpoints(connection: AsyncConnection, window: Window,
-                      ) -> AsyncIterator[dict[str, Any]]:
+async def touchpoints(
+    connection: AsyncConnection,
+    window: Window,
+) -> AsyncIterator[dict[str, Any]]:
     """One row per conversation started in the period, in start order."""
     c, s = Conversation, Survey
     first_reply = (
-        select(func.min(seconds_between(Handoff.requested_at, Handoff.first_human_reply_at,
-                                        window.sqlite)))
+        select(
+            func.min(
+                seconds_between(Handoff.requested_at, Handoff.first_human_reply_at, window.sqlite)
+            )
+        )
         .where(Handoff.conversation_id == c.id)
         .scalar_subquery()
     )
     query = (
-        select(c.id, c.started_at, c.channel, c.customer_id, Customer.display_name,
-               Customer.tags, c.primary_intent, c.mood, c.handoff_reason, Agent.display_name,
-               c.status, c.resolution, c.resolved_at, c.ended_at, first_reply,
-               c.reopened_count, s.score, s.comment, s.status)
+        select(
+            c.id,
+            c.started_at,
+            c.channel,
+            c.customer_id,
+            Customer.display_name,
+            Customer.tags,
+            c.primary_intent,
+            c.mood,
+            c.handoff_reason,
+            Agent.display_name,
+            c.status,
+            c.resolution,
+            c.resolved_at,
+            c.ended_at,
+            first_reply,
+            c.reopened_count,
+            s.score,
+            s.comment,
+            s.status,
+        )
         .select_from(c)
         .join(Customer, Customer.id == c.customer_id)
         .outerjoin(Agent, Agent.id == c.agent_id)
@@ -128,7 +206,8 @@ async def touchpoints(connection: AsyncConnection, window: Window,
     result = await connection.stream(query.execution_options(yield_per=2000))
     async for row in result:
         values = dict(zip(TOUCHPOINT_COLUMNS, row, strict=True))
-        values["agent"] = values["agent"] or (BOT_AGENT if values["handoff_reason"] is None
-                                              else None)
+        values["agent"] = values["agent"] or (
+            BOT_AGENT if values["handoff_reason"] is None else None
+        )
         values["tags"] = list(values["tags"] or [])
         yield values

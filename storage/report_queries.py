@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
+from storage.facts import REPEAT_DAYS
 from storage.models import Conversation, Customer, Handoff, Resolution, Survey, SurveyStatus
 from storage.report_sql import (
     bucket_index,
@@ -97,15 +98,26 @@ def _one(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 
 
 def repeat_contact(window: Window) -> ColumnElement[bool]:
-    """A resolved conversation followed by another from the same customer within N days."""
+    """A resolved conversation followed by another from the same customer within N days.
+
+    For the standard 7 days the triggers of :mod:`storage.facts` have already stored the
+    answer; other windows fall back to one index probe per resolved conversation.
+    """
+    if window.repeat_days == REPEAT_DAYS:
+        return and_(
+            Conversation.resolved_at.is_not(None), Conversation.next_contact_at.is_not(None)
+        )
     later = aliased(Conversation, name="later")
     return and_(
         Conversation.resolved_at.is_not(None),
-        exists(select(literal(1)).where(
-            later.customer_id == Conversation.customer_id,
-            within_days(Conversation.resolved_at, later.started_at, window.repeat_days,
-                        window.sqlite),
-        )),
+        exists(
+            select(literal(1)).where(
+                later.customer_id == Conversation.customer_id,
+                within_days(
+                    Conversation.resolved_at, later.started_at, window.repeat_days, window.sqlite
+                ),
+            )
+        ),
     )
 
 
@@ -144,8 +156,10 @@ def _handoff_sums(window: Window) -> list[ColumnElement[Any]]:
     ]
 
 
-def _grouped(columns: Mapping[str, ColumnElement[Any]], sums: list[ColumnElement[Any]],
-             ) -> Select[Any]:
+def _grouped(
+    columns: Mapping[str, ColumnElement[Any]],
+    sums: list[ColumnElement[Any]],
+) -> Select[Any]:
     labelled = [expression.label(f"d_{name}") for name, expression in columns.items()]
     return select(*labelled, *sums).group_by(*labelled)
 
@@ -162,8 +176,11 @@ def _dimensions(window: Window, keys: Sequence[str]) -> dict[str, ColumnElement[
     return dimensions
 
 
-async def cube(connection: AsyncConnection, window: Window, keys: Sequence[str],
-               ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+async def cube(
+    connection: AsyncConnection,
+    window: Window,
+    keys: Sequence[str],
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Conversation sums and handoff sums, grouped by period, bucket, reason and ``keys``.
 
     ``keys == ["tag"]`` is a cube of its own: a customer with two tags counts once under
@@ -178,13 +195,15 @@ async def cube(connection: AsyncConnection, window: Window, keys: Sequence[str],
         tags, tag = tag_join(window.sqlite)
         dimensions["tag"] = func.coalesce(tag, NO_TAG)
         conversations = (
-            _grouped(dimensions, _conversation_sums(window)).select_from(Conversation)
+            _grouped(dimensions, _conversation_sums(window))
+            .select_from(Conversation)
             .outerjoin(Survey, Survey.conversation_id == Conversation.id)
             .join(Customer, Customer.id == Conversation.customer_id)
             .outerjoin(tags, true())
         )
         handoffs = (
-            _grouped(dimensions, _handoff_sums(window)).select_from(Handoff)
+            _grouped(dimensions, _handoff_sums(window))
+            .select_from(Handoff)
             .join(Conversation, Conversation.id == Handoff.conversation_id)
             .join(Customer, Customer.id == Conversation.customer_id)
             .outerjoin(tags, true())
@@ -197,7 +216,11 @@ async def cube(connection: AsyncConnection, window: Window, keys: Sequence[str],
 
 
 async def percentiles(
-    connection: AsyncConnection, window: Window, key: str | None, *, current_only: bool,
+    connection: AsyncConnection,
+    window: Window,
+    key: str | None,
+    *,
+    current_only: bool,
 ) -> dict[str, dict[tuple[object, ...], tuple[int, float | None, float | None]]]:
     """Median and p90 of human first response and of time to first resolution.
 
@@ -218,8 +241,14 @@ async def percentiles(
     resolution = seconds_between(c.started_at, c.resolved_at, window.sqlite)
     queries = {
         "first_response": percentiles_select(
-            response, keys, where, (c, c.id == h.conversation_id), *joins, base=Handoff,
-            sqlite=window.sqlite),
+            response,
+            keys,
+            where,
+            (c, c.id == h.conversation_id),
+            *joins,
+            base=Handoff,
+            sqlite=window.sqlite,
+        ),
         "resolution": percentiles_select(resolution, keys, where, *joins, sqlite=window.sqlite),
     }
     result: dict[str, dict[tuple[object, ...], tuple[int, float | None, float | None]]] = {}

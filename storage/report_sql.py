@@ -10,7 +10,7 @@ both engines.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +24,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
+    literal_column,
     select,
 )
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -45,18 +45,19 @@ def seconds_between(
     return cast(func.extract("epoch", end - start), Float)
 
 
-def within_days(
-    start: Any, later: Any, days: int, sqlite: bool
-) -> ColumnElement[bool]:
+def within_days(start: Any, later: Any, days: int, sqlite: bool) -> ColumnElement[bool]:
     """``start < later ≤ start + days``; the first half can use an index."""
     if sqlite:
         # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': move the date part only and keep the time
         # text as it is, so the bound is exact to the microsecond and the comparison is a
         # plain text range that an index on ``later`` can answer.
         limit = later <= func.date(func.substr(start, 1, 10), f"+{int(days)} days").op("||")(
-            func.substr(start, 11))
+            func.substr(start, 11)
+        )
     else:
-        limit = later <= start + literal(timedelta(days=days), Interval())
+        # 24-hour days, as on SQLite (UTC) and in storage.facts, whatever the session zone.
+        hours = literal_column(f"interval '{24 * int(days)} hours'", Interval())
+        limit = later <= start + hours
     return and_(later > start, limit)
 
 
@@ -101,45 +102,36 @@ def percentiles_select(
     labelled = [key.label(f"k{index}") for index, key in enumerate(keys)]
     if not sqlite:
         # PostgreSQL's own ordered-set aggregate: one sort per group, no window pass.
-        ordered = [func.percentile_cont(numerator / denominator).within_group(value)
-                   .label(f"p{numerator}_{denominator}") for numerator, denominator in fractions]
-        native = select(*labelled, func.count(value).label("n"), *ordered).select_from(
-            base)  # type: ignore[arg-type]
+        ordered = [
+            func.percentile_cont(numerator / denominator)
+            .within_group(value)
+            .label(f"p{numerator}_{denominator}")
+            for numerator, denominator in fractions
+        ]
+        native = select(*labelled, func.count(value).label("n"), *ordered).select_from(base)  # type: ignore[arg-type]
         for target, on in joins:
             native = native.join(target, on)  # type: ignore[arg-type]
         native = native.where(where, value.is_not(None))
         return native.group_by(*labelled) if labelled else native
-    # One sort per query: both window functions share the same window, so SQLite orders
-    # the rows once; only the rows at the wanted ranks reach the (tiny) final GROUP BY.
     partition = list(keys) or None
     inner = select(
         *labelled,
         value.label("v"),
         func.row_number().over(partition_by=partition, order_by=value).label("rn"),
-        func.count().over(partition_by=partition, order_by=value, rows=(None, None))
-        .label("cnt"),
+        func.count().over(partition_by=partition).label("cnt"),
     ).select_from(base)  # type: ignore[arg-type]
     for target, on in joins:
         inner = inner.join(target, on)  # type: ignore[arg-type]
     ranked = inner.where(where, value.is_not(None)).subquery()
-
-    def ranks(numerator: int, denominator: int) -> tuple[Any, Any, Any]:
+    group: list[KeyedColumnElement[Any]] = [ranked.c[f"k{index}"] for index in range(len(keys))]
+    columns: list[ColumnElement[Any]] = [*group, func.max(ranked.c.cnt).label("n")]
+    for numerator, denominator in fractions:
         scaled = (ranked.c.cnt - 1) * numerator
         rank = scaled // denominator + 1
         remainder = scaled % denominator
-        return rank, rank + case((remainder > 0, 1), else_=0), remainder
-
-    wanted = [ranked.c.rn == rank for fraction in fractions for rank in ranks(*fraction)[:2]]
-    picked = select(ranked).where(or_(*wanted)).subquery()
-    group: list[KeyedColumnElement[Any]] = [picked.c[f"k{index}"] for index in range(len(keys))]
-    columns: list[ColumnElement[Any]] = [*group, func.max(picked.c.cnt).label("n")]
-    for numerator, denominator in fractions:
-        scaled = (picked.c.cnt - 1) * numerator
-        rank = scaled // denominator + 1
-        remainder = scaled % denominator
         upper = rank + case((remainder > 0, 1), else_=0)
-        low = func.max(case((picked.c.rn == rank, picked.c.v)))
-        high = func.max(case((picked.c.rn == upper, picked.c.v)))
+        low = func.max(case((ranked.c.rn == rank, ranked.c.v)))
+        high = func.max(case((ranked.c.rn == upper, ranked.c.v)))
         fraction = cast(func.max(remainder), Float) / float(denominator)
         columns.append((low + (high - low) * fraction).label(f"p{numerator}_{denominator}"))
     query = select(*columns)

@@ -36,7 +36,13 @@ from storage.report_model import (
     Proportion,
     TrendPoint,
 )
-from storage.report_queries import BOT_AGENT, NO_REASON, Window, cube, percentiles
+from storage.report_queries import (
+    BOT_AGENT,
+    NO_REASON,
+    Window,
+    cube,
+    percentiles,
+)
 from storage.stats import Z95, wilson_interval
 
 __all__ = [
@@ -90,11 +96,19 @@ async def summary(db: Database, since: datetime, until: datetime) -> Summary:
     ).where(in_period)
     surveyed = (
         select(
-            func.sum(case(((Survey.sent_at.is_not(None))
-                           & (Survey.status != SurveyStatus.UNREACHABLE), 1), else_=0)),
+            func.sum(
+                case(
+                    (
+                        (Survey.sent_at.is_not(None)) & (Survey.status != SurveyStatus.UNREACHABLE),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
             func.sum(case((Survey.status == SurveyStatus.ANSWERED, 1), else_=0)),
-            func.sum(case(((Survey.status == SurveyStatus.ANSWERED) & (Survey.score >= 4), 1),
-                          else_=0)),
+            func.sum(
+                case(((Survey.status == SurveyStatus.ANSWERED) & (Survey.score >= 4), 1), else_=0)
+            ),
             func.avg(case((Survey.status == SurveyStatus.ANSWERED, Survey.score))),
         )
         .join(Conversation, Conversation.id == Survey.conversation_id)
@@ -123,8 +137,12 @@ def make_period(first_day: date, last_day: date, zone: ZoneInfo) -> Period:
     """Whole local days, both inclusive."""
     if last_day < first_day:
         raise ValueError("the period ends before it starts")
-    return Period(local_midnight(first_day, zone), local_midnight(last_day + timedelta(1), zone),
-                  first_day, last_day)
+    return Period(
+        local_midnight(first_day, zone),
+        local_midnight(last_day + timedelta(1), zone),
+        first_day,
+        last_day,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,14 +208,18 @@ def _counts(rows: Iterable[dict[str, object]]) -> Counts:
     return Counts(*(sum(column) for column in zip(*vectors, strict=True)))  # type: ignore[arg-type]
 
 
-def _durations(table: dict[tuple[object, ...], tuple[int, float | None, float | None]],
-               key: tuple[object, ...]) -> Durations:
+def _durations(
+    table: dict[tuple[object, ...], tuple[int, float | None, float | None]], key: tuple[object, ...]
+) -> Durations:
     n, median, p90 = table.get(key, (0, None, None))
     return Durations(n, median, p90)
 
 
-def _metrics(rows: list[dict[str, object]], pct: dict[str, dict[tuple[object, ...], tuple[
-        int, float | None, float | None]]], period: int) -> Metrics:
+def _metrics(
+    rows: list[dict[str, object]],
+    pct: dict[str, dict[tuple[object, ...], tuple[int, float | None, float | None]]],
+    period: int,
+) -> Metrics:
     mine = [row for row in rows if row["d_period"] == period]
     reasons: dict[str, int] = defaultdict(int)
     for row in mine:
@@ -226,9 +248,12 @@ def _changes(now: Counts, before: Counts) -> list[Change]:
     ]
 
 
-def _group_rows(key: str, rows: list[dict[str, object]], pct: dict[str, dict[
-        tuple[object, ...], tuple[int, float | None, float | None]]], labels: dict[object, str],
-        ) -> list[GroupRow]:
+def _group_rows(
+    key: str,
+    rows: list[dict[str, object]],
+    pct: dict[str, dict[tuple[object, ...], tuple[int, float | None, float | None]]],
+    labels: dict[object, str],
+) -> list[GroupRow]:
     column = "d_bucket" if key == "week" else f"d_{key}"
     current: dict[object, list[dict[str, object]]] = defaultdict(list)
     previous: dict[object, list[dict[str, object]]] = defaultdict(list)
@@ -236,10 +261,14 @@ def _group_rows(key: str, rows: list[dict[str, object]], pct: dict[str, dict[
         value = row[column] if key != "reason" else (row["d_reason"] or NO_REASON)
         (current if row["d_period"] == 0 else previous)[value].append(row)
     result = [
-        GroupRow(key=str(value), label=labels.get(value, str(value)), counts=_counts(mine),
-                 previous=_counts(previous.get(value, [])),
-                 first_response=_durations(pct["first_response"], (value,)),
-                 resolution_time=_durations(pct["resolution"], (value,)))
+        GroupRow(
+            key=str(value),
+            label=labels.get(value, str(value)),
+            counts=_counts(mine),
+            previous=_counts(previous.get(value, [])),
+            first_response=_durations(pct["first_response"], (value,)),
+            resolution_time=_durations(pct["resolution"], (value,)),
+        )
         for value, mine in current.items()
     ]
     if key in ("day", "week"):
@@ -258,12 +287,16 @@ async def build_report(db: Database, request: ReportRequest) -> Report:
     bucket_days = _buckets(previous.first_day, period.last_day, unit)
     day_days = _buckets(previous.first_day, period.last_day, "day")
     window = Window(
-        sqlite=db.is_sqlite, since=period.since, until=period.until,
+        sqlite=db.is_sqlite,
+        since=period.since,
+        until=period.until,
         previous_since=previous.since,
         bucket_starts=[local_midnight(day, zone) for day in bucket_days],
         day_starts=[local_midnight(day, zone) for day in day_days],
-        now=now, sla_seconds=request.sla_minutes * 60,
-        vip_sla_seconds=request.vip_sla_minutes * 60, repeat_days=request.repeat_days,
+        now=now,
+        sla_seconds=request.sla_minutes * 60,
+        vip_sla_seconds=request.vip_sla_minutes * 60,
+        repeat_days=request.repeat_days,
     )
     plain_keys = [key for key in request.breakdowns if key != "tag"]
     breakdowns: dict[str, list[GroupRow]] = {}
@@ -285,10 +318,18 @@ async def build_report(db: Database, request: ReportRequest) -> Report:
         risk = await customers_at_risk(connection, window, request.list_limit)
     current, before = _metrics(rows, overall, 0), _metrics(rows, overall, 1)
     return Report(
-        request=request, period=period, previous_period=previous, generated_at=now,
-        current=current, previous=before, changes=_changes(current.counts, before.counts),
-        breakdowns=breakdowns, trend=_trend(rows, bucket_days, unit, previous, period),
-        trend_unit=unit, lowest_rated=low, at_risk=risk,
+        request=request,
+        period=period,
+        previous_period=previous,
+        generated_at=now,
+        current=current,
+        previous=before,
+        changes=_changes(current.counts, before.counts),
+        breakdowns=breakdowns,
+        trend=_trend(rows, bucket_days, unit, previous, period),
+        trend_unit=unit,
+        lowest_rated=low,
+        at_risk=risk,
     )
 
 
@@ -300,14 +341,17 @@ async def _tune(connection: AsyncConnection, postgres: bool) -> None:
     """
     if postgres:
         await connection.exec_driver_sql("SET LOCAL jit = off")
-        await connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     else:
         await connection.exec_driver_sql("PRAGMA temp_store = MEMORY")
-        await connection.exec_driver_sql("PRAGMA cache_size = -262144")
+        await connection.exec_driver_sql("PRAGMA cache_size = -65536")
 
 
-def _labels(key: str, names: dict[int, str], buckets: Sequence[date], days: Sequence[date],
-            ) -> dict[object, str]:
+def _labels(
+    key: str,
+    names: dict[int, str],
+    buckets: Sequence[date],
+    days: Sequence[date],
+) -> dict[object, str]:
     if key == "agent":
         return {0: BOT_AGENT, **{agent_id: name for agent_id, name in names.items()}}
     if key == "week":
@@ -317,8 +361,13 @@ def _labels(key: str, names: dict[int, str], buckets: Sequence[date], days: Sequ
     return {}
 
 
-def _trend(rows: list[dict[str, object]], starts: Sequence[date], unit: str, previous: Period,
-           period: Period) -> list[TrendPoint]:
+def _trend(
+    rows: list[dict[str, object]],
+    starts: Sequence[date],
+    unit: str,
+    previous: Period,
+    period: Period,
+) -> list[TrendPoint]:
     by_bucket: dict[int, list[dict[str, object]]] = defaultdict(list)
     for row in rows:
         by_bucket[int(row["d_bucket"])].append(row)  # type: ignore[call-overload]

@@ -29,9 +29,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.channels import slack_blocks as kit
-from bot.channels import slack_commands
+from bot.channels import slack_commands, slack_privacy
 from bot.channels.slack_auth import StaffDirectory, StaffOnly
-from bot.channels.slack_notes import classify
+from bot.channels.slack_notes import classify, is_thread_reply
 from bot.channels.slack_sender import SlackSender
 from bot.config import Settings
 from bot.core import desk
@@ -51,7 +51,6 @@ from bot.core.ports import Sender
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
-RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
 SEEN_EVENTS = 5000
 _BUTTONS: dict[str, type[StaffClaim | StaffResolve | StaffRelease | StaffUnclaim]] = {
     kit.CLAIM: StaffClaim,
@@ -59,18 +58,6 @@ _BUTTONS: dict[str, type[StaffClaim | StaffResolve | StaffRelease | StaffUnclaim
     kit.RELEASE: StaffRelease,
     kit.UNCLAIM: StaffUnclaim,
 }
-
-
-def is_thread_reply(event: dict[str, Any]) -> bool:
-    """A person's reply in a thread (Slack sends no ``message_replied`` subtype for it)."""
-    thread, ts = event.get("thread_ts"), event.get("ts")
-    return (
-        bool(thread)
-        and thread != ts
-        and event.get("subtype") in RELAYED_SUBTYPES
-        and not event.get("bot_id")
-        and bool(event.get("user"))
-    )
 
 
 class SlackChannel:
@@ -96,7 +83,13 @@ class SlackChannel:
         self.channel_id = channel
         self.app_token = app_token
         self.directory = StaffDirectory(client, channel, settings.slack_staff_group)
-        self.sender = SlackSender(client, channel, settings.slack_staff_group)
+        self.sender = SlackSender(
+            client,
+            channel,
+            settings.slack_staff_group,
+            managers_channel=settings.slack_managers_channel,
+        )
+        self.privacy = slack_privacy.PrivacyDesk(engine, client)
         self.staff_only = StaffOnly(self.directory)
         self.app = AsyncApp(
             client=client,
@@ -178,6 +171,8 @@ class SlackChannel:
         staff = [self.staff_only]
         for action_id in (*_BUTTONS, kit.TRANSFER):
             app.action(action_id, middleware=staff)(self._on_action)
+        for action_id in slack_privacy.ACTIONS:
+            app.action(action_id, middleware=staff)(self._on_privacy_button)
         app.command("/carebot", middleware=staff)(self._on_command)
         app.event("message", matchers=[self._in_handoff_thread], middleware=staff)(
             self._on_thread_message
@@ -226,11 +221,8 @@ class SlackChannel:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        user = str(body["user"]["id"])
-        channel = (body.get("container") or {}).get("channel_id") or (
-            body.get("channel") or {}
-        ).get("id")
-        conversation_id = self._conversation_of(action)
+        user, channel = str(body["user"]["id"]), _channel_of(body)
+        conversation_id = conversation_of(action)
         if conversation_id is None:
             await self._ephemeral(channel, user, "That button no longer belongs to a conversation.")
             return
@@ -250,12 +242,6 @@ class SlackChannel:
         if outcome.notice:
             await self._ephemeral(channel, user, outcome.notice)
 
-    @staticmethod
-    def _conversation_of(action: dict[str, Any]) -> int | None:
-        value = str(action.get("value") or action.get("block_id") or "")
-        number = value.rsplit(":", 1)[-1]
-        return int(number) if number.isdigit() else None
-
     async def _on_command(
         self,
         ack: Callable[..., Awaitable[None]],
@@ -263,10 +249,23 @@ class SlackChannel:
         respond: Callable[..., Awaitable[Any]],
     ) -> None:
         await ack()
-        agent = await self._agent(str(command["user_id"]))
-        delivery_id = f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None
-        text = await slack_commands.run(self.engine, command.get("text") or "", agent, delivery_id)
-        await respond(text=text, response_type="ephemeral")
+        user, text = str(command["user_id"]), str(command.get("text") or "")
+        request = slack_privacy.parse(text)
+        if request is not None:
+            answer = await self.privacy.command(*request, user)
+        else:
+            agent = await self._agent(user)
+            trigger = command.get("trigger_id")
+            delivery_id = f"command:{trigger}" if trigger else None
+            answer = await slack_commands.run(self.engine, text, agent, delivery_id)
+        await respond(**answer, response_type="ephemeral")
+
+    async def _on_privacy_button(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        user, channel = str(body["user"]["id"]), _channel_of(body)
+        await self._ephemeral(channel, user, await self.privacy.button(action, user))
 
     async def _on_thread_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         channel, thread, user = str(event["channel"]), str(event["thread_ts"]), str(event["user"])
@@ -304,3 +303,18 @@ class SlackChannel:
                     "Only your text was sent; files are not sent to the customer.",
                     thread,
                 )
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    """Where a button was pressed (an ephemeral answer goes there)."""
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
+        "id"
+    )
+    return str(channel) if channel else None
+
+
+def conversation_of(action: dict[str, Any]) -> int | None:
+    """The conversation a card button belongs to (its value, or its block id's suffix)."""
+    value = str(action.get("value") or action.get("block_id") or "")
+    number = value.rsplit(":", 1)[-1]
+    return int(number) if number.isascii() and number.isdigit() and len(number) <= 9 else None

@@ -29,6 +29,8 @@ _STATUS = {
     "cancelled": ":leftwards_arrow_with_hook: Cancelled by the customer",
     "closed": ":zzz: Closed for inactivity",
 }
+LOW_CSAT_REASON = "low_csat_followup"
+RECOVERY_ICON = "\N{POLICE CARS REVOLVING LIGHT}"
 _AUTHOR = {"customer": "Customer", "bot": "Bot", "agent": "Staff", "system": "Bot"}
 NOTE_HINT = (
     "Reply in this thread to answer the customer. Start a message with `note:` or `//` "
@@ -93,18 +95,54 @@ def status_line(card: dict[str, Any]) -> str:
     return line
 
 
+def is_recovery(card: dict[str, Any]) -> bool:
+    """A follow-up opened because the customer rated a conversation 1 or 2."""
+    return card.get("reason") == LOW_CSAT_REASON
+
+
 def card_title(card: dict[str, Any]) -> str:
     """The plain-text header: customer, VIP flag and conversation number."""
     customer = card.get("customer") or {}
     vip = " · VIP" if card.get("priority") or "vip" in (customer.get("tags") or []) else ""
     title = f"{customer.get('name') or 'Customer'}{vip} — conversation #{card['conversation_id']}"
+    if is_recovery(card):
+        title = f"{RECOVERY_ICON} Service recovery: {title}"
     return clip(title, HEADER_LIMIT)
+
+
+def recovery_line(card: dict[str, Any]) -> str:
+    """What went wrong: the low score, the rated conversation and the comment (or its wait)."""
+    rated = card.get("followup_of") or {}
+    score = rated.get("score")
+    where = (
+        f" for conversation #{int(rated['conversation_id'])}"
+        if rated.get("conversation_id") is not None
+        else ""
+    )
+    line = f"*Low CSAT: {int(score)}/5*{where}" if score is not None else f"*Low CSAT*{where}"
+    comment = rated.get("comment")
+    if comment:
+        line += f"\n*What went wrong:* “{esc(str(comment))}”"
+    else:
+        line += "\n_Waiting for the customer's answer to “what went wrong?”_"
+    customer = card.get("customer") or {}
+    line += (
+        "\nPlease follow up with the customer (service recovery). History: "
+        f"`/carebot customer {customer.get('id')}`"
+    )
+    return clip(line)
 
 
 def card_text(card: dict[str, Any]) -> str:
     """The notification fallback (mrkdwn-parsed by Slack, so escaped)."""
     customer = card.get("customer") or {}
     name = esc(str(customer.get("name") or "A customer"))
+    if is_recovery(card):
+        rated = card.get("followup_of") or {}
+        score = f" {int(rated['score'])}/5" if rated.get("score") is not None else ""
+        number = rated.get("conversation_id")
+        about = f" conversation #{int(number)}" if number is not None else ""
+        return clip(f"Service recovery: {name} rated{about}{score}; please follow up")
     return clip(f"Handoff: {name} — {esc(str(card.get('reason_text') or ''))}", SECTION_LIMIT)
 
 
@@ -168,6 +206,7 @@ def handoff_blocks(card: dict[str, Any]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": card_title(card)}},
         {"type": "section", "fields": fields},
+        *([_section(recovery_line(card))] if is_recovery(card) else []),
         _section(f"*Summary*\n{esc(str(card.get('summary') or ''))}"),
         _section(f"*Earlier touchpoints*\n{_history(card)}"),
         _section(f"*Transcript so far* (masked)\n{_transcript(card)}"),

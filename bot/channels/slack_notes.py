@@ -22,6 +22,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
+
+
+def is_thread_reply(event: dict[str, Any]) -> bool:
+    """A person's reply in a thread (Slack sends no ``message_replied`` subtype for it)."""
+    thread, ts = event.get("thread_ts"), event.get("ts")
+    return (
+        bool(thread)
+        and thread != ts
+        and event.get("subtype") in RELAYED_SUBTYPES
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )
+
 
 _LEAD = re.compile(r"^(?:\s|&gt;|>|[*_~`]|\u200b|\u2060)*")
 _MARKER = re.compile(

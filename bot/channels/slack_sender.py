@@ -23,8 +23,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels import slack_blocks as kit
+from bot.channels.slack_report import summary_blocks, summary_text
 from bot.core.actions import (
     STAFF_CUSTOMER_MESSAGE,
+    STAFF_DELETE,
+    STAFF_DIGEST,
     STAFF_HANDOFF,
     STAFF_HANDOFF_UPDATE,
     STAFF_NOTICE,
@@ -75,10 +78,18 @@ def translate(exc: Exception, method: str) -> Exception:
 class SlackSender:
     """Posts handoff cards, keeps them up to date, and writes into their threads."""
 
-    def __init__(self, client: AsyncWebClient, channel: str, staff_group: str | None = None):
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        staff_group: str | None = None,
+        *,
+        managers_channel: str | None = None,
+    ):
         self.client = client
         self.channel = channel
         self.staff_group = staff_group
+        self.managers_channel = managers_channel
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         """One staff-side row → one Web API call (a second only to dedupe a retried card)."""
@@ -92,7 +103,40 @@ class SlackSender:
             return await self._post_in_thread(
                 delivery, kit.notice_line(delivery.payload, self.staff_group)
             )
+        if delivery.kind == STAFF_DELETE:
+            return await self._delete(delivery)
+        if delivery.kind == STAFF_DIGEST:
+            return await self._post_digest(delivery)
         raise PermanentDeliveryError(f"the Slack desk cannot send {delivery.kind}")
+
+    async def _delete(self, delivery: Delivery) -> Receipt:
+        """Remove one of the bot's posts (customer erased); already gone counts as done."""
+        payload = delivery.payload
+        try:
+            await self._call(
+                "chat.delete", channel=payload.get("channel") or self.channel, ts=payload["ts"]
+            )
+        except PermanentDeliveryError as exc:
+            if "message_not_found" not in str(exc):
+                raise
+            log.info("post %s was already deleted", payload["ts"])
+        return Receipt()
+
+    async def _post_digest(self, delivery: Delivery) -> Receipt:
+        """The weekly summary into the managers' channel; nothing when none is configured."""
+        if not self.managers_channel:
+            log.info("no CAREBOT_SLACK_MANAGERS_CHANNEL set; the weekly digest is skipped")
+            return Receipt()
+        summary = delivery.payload["summary"]
+        data = await self._call(
+            "chat.postMessage",
+            channel=self.managers_channel,
+            text=summary_text(summary),
+            blocks=summary_blocks(summary),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return Receipt(platform_id=str(data.get("ts")), channel_ref=str(data.get("channel")))
 
     async def _call(self, method: str, *, read: bool = False, **kwargs: Any) -> dict[str, Any]:
         try:

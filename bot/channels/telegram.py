@@ -192,8 +192,14 @@ class TelegramChannel:
                     await asyncio.wait_for(self._stopping.wait(), wait)
                 continue
             failures = 0
+            if updates and not await self.process_batch(updates):
+                # Something could not be stored: do not confirm the batch; what was handled
+                # comes back and is deduplicated, what failed is tried again.
+                log.warning("an update could not be stored; fetching the batch again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 2.0)
+                continue
             if updates:
-                await self.process_batch(updates)
                 self.offset = updates[-1].update_id + 1
 
     async def _fetch(self) -> tuple[Update, ...]:
@@ -216,22 +222,32 @@ class TelegramChannel:
         with contextlib.suppress(TelegramError, OSError):
             await self.application.bot.get_updates(offset=self.offset, limit=1, timeout=0)
 
-    async def process_batch(self, updates: Iterable[Update]) -> None:
-        """Handle updates: in order within a chat, chats concurrently."""
+    async def process_batch(self, updates: Iterable[Update]) -> bool:
+        """Handle updates: in order within a chat, chats concurrently; False if one failed."""
         by_chat: dict[int, list[Update]] = {}
         for update in updates:
             by_chat.setdefault(chat_key(update), []).append(update)
-        await asyncio.gather(*(self._process_chat(batch) for batch in by_chat.values()))
+        results = await asyncio.gather(*(self._process_chat(b) for b in by_chat.values()))
+        return all(results)
 
-    async def _process_chat(self, updates: list[Update]) -> None:
+    async def _process_chat(self, updates: list[Update]) -> bool:
         for update in updates:
-            await self.process_update(update)
+            if not await self.process_update(update):
+                return False  # stop this chat here: its later updates must wait, in order
+        return True
 
-    async def process_update(self, update: Update) -> None:
-        """Run one update through the handlers, holding its chat's lock."""
+    async def process_update(self, update: Update) -> bool:
+        """Run one update through the handlers, holding its chat's lock.
+
+        Returns False when the engine could not store it, so it must be delivered again.
+        """
         async with self.chats.hold(chat_key(update)):
             await self.application.process_update(update)
         self.handled += 1
+        if update.update_id in self.router.failed:
+            self.router.failed.discard(update.update_id)
+            return False
+        return True
 
     # Webhook ---------------------------------------------------------------------------
     async def webhook(self, request: Request) -> Response:
@@ -253,5 +269,6 @@ class TelegramChannel:
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)
         if not self._ready:  # a request that raced start() or stop()
             return Response(status_code=503)
-        await self.process_update(update)
+        if not await self.process_update(update):
+            return Response(status_code=503)  # not stored: Telegram delivers it again
         return Response(status_code=200)

@@ -34,8 +34,10 @@ from bot.core.events import (
     CustomerAttachment,
     CustomerChoice,
     CustomerCommand,
+    CustomerEvent,
     CustomerMessage,
     CustomerRef,
+    Outcome,
 )
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,13 @@ class UpdateRouter:
         self.engine = engine
         self.allow_groups = allow_groups
         self.refused_callbacks = 0
+        self.failed: set[int] = set()  # update ids the engine could not store
+
+    async def _handle(self, update: Update, event: CustomerEvent) -> Outcome:
+        outcome = await self.engine.handle(event)
+        if outcome.failed:
+            self.failed.add(update.update_id)
+        return outcome
 
     def install(self, application: AnyApplication) -> None:
         """Register the handlers on ``application`` in their groups."""
@@ -130,33 +139,35 @@ class UpdateRouter:
         word = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
         if word not in COMMANDS:
             return
-        await self.engine.handle(
-            CustomerCommand(customer_ref(update, chat), word, str(update.update_id))
+        await self._handle(
+            update, CustomerCommand(customer_ref(update, chat), word, str(update.update_id))
         )
 
     async def on_text(self, update: Update, _context: Context) -> None:
         """A text message (unknown ``/commands`` are text too)."""
         message, chat = cast(Message, update.message), cast(Chat, update.effective_chat)
-        await self.engine.handle(
+        await self._handle(
+            update,
             CustomerMessage(
                 customer_ref(update, chat),
                 message.text or "",
                 delivery_id=str(update.update_id),
                 platform_message_id=f"{chat.id}:{message.message_id}",
-            )
+            ),
         )
 
     async def on_edit(self, update: Update, _context: Context) -> None:
         """An edited text: the engine keeps the original and acknowledges the change."""
         message, chat = cast(Message, update.edited_message), cast(Chat, update.effective_chat)
-        await self.engine.handle(
+        await self._handle(
+            update,
             CustomerMessage(
                 customer_ref(update, chat),
                 message.text or "",
                 delivery_id=str(update.update_id),
                 platform_message_id=f"{chat.id}:{message.message_id}",
                 edited=True,
-            )
+            ),
         )
 
     async def on_attachment(self, update: Update, _context: Context) -> None:
@@ -165,14 +176,15 @@ class UpdateRouter:
         kind = attachment_kind(message)
         if kind is None:
             return  # a service message (member joined, pinned, ...): nothing to answer
-        await self.engine.handle(
+        await self._handle(
+            update,
             CustomerAttachment(
                 customer_ref(update, chat),
                 kind,
                 caption=message.caption,
                 delivery_id=str(update.update_id),
                 platform_message_id=f"{chat.id}:{message.message_id}",
-            )
+            ),
         )
 
     async def on_button(self, update: Update, _context: Context) -> None:
@@ -185,13 +197,14 @@ class UpdateRouter:
             await _answer(query, REFUSED_BUTTON, alert=True)
             return
         message_id = query.message.message_id if query.message is not None else None
-        outcome = await self.engine.handle(
+        outcome = await self._handle(
+            update,
             CustomerChoice(
                 customer_ref(update, chat),
                 data,
                 delivery_id=str(update.update_id),
                 platform_message_id=f"{chat.id}:{message_id}" if message_id else None,
-            )
+            ),
         )
         # A notice with nothing else happening (closed or refused survey) must be seen.
         alert = bool(outcome.notice) and outcome.queued == 0 and not outcome.duplicate

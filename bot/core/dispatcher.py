@@ -75,6 +75,7 @@ class Dispatcher:
         self.poll_seconds = poll_seconds
         self.wake = wake or asyncio.Event()
         self.max_backoff = max_backoff
+        self._flying: set[int] = set()  # rows this worker sent or is sending, not yet recorded
         self.delivered = 0
         self.failures = 0
 
@@ -116,6 +117,9 @@ class Dispatcher:
                     except Exception:
                         log.exception("dispatcher could not claim deliveries; retrying")
                 for delivery in claimed:
+                    if delivery.id in self._flying:  # our own lease ran out under load:
+                        continue  # the claim just renewed it; sending again would duplicate
+                    self._flying.add(delivery.id)
                     task = asyncio.create_task(deliver(delivery))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
@@ -151,7 +155,8 @@ class Dispatcher:
                     "could not record %d deliveries; their leases will expire", len(batch)
                 )
             finally:
-                for _ in batch:
+                for attempt in batch:
+                    self._flying.discard(attempt.delivery.id)
                     results.task_done()
             self.wake.set()  # a recorded row may unblock the next one of its lane
 

@@ -27,11 +27,12 @@ from bot.core.events import (
     StaffEvent,
 )
 from bot.core.locks import KeyedLocks
+from bot.core.privacy import clean_text, mask_personal_data
 from bot.core.staff_flow import handle_staff_event
 from bot.core.timers import close_inactive, run_timer
 from bot.core.turn import Services, Turn
 from storage.db import Database
-from storage.models import Customer, JobStatus, utcnow
+from storage.models import Conversation, Customer, JobStatus, utcnow
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -127,12 +128,15 @@ class ConversationEngine:
             customer.unreachable = False  # they wrote to us, so they can hear us again
         if customer.erased_at is not None:
             return
-        if ref.display_name:
-            customer.display_name = ref.display_name[:200]
-        if ref.first_name:
-            customer.first_name = ref.first_name[:100]
-        if ref.language:
-            customer.language = ref.language[:16]
+        name = _clean_name(ref.display_name, 190)
+        first = _clean_name(ref.first_name, 90)
+        if name and customer.display_name != name:
+            customer.display_name = name
+        if first and customer.first_name != first:
+            customer.first_name = first
+        language = clean_text(ref.language or "", limit=100)[0][:16]
+        if language and customer.language != language:
+            customer.language = language
 
     async def _handle_staff(self, event: StaffEvent) -> Outcome:
         async with UnitOfWork(self.db) as uow:
@@ -167,17 +171,32 @@ class ConversationEngine:
         )
 
     async def _keep_failed_message(self, event: CustomerEvent) -> Outcome:
-        """Something broke: keep the customer's words and say sorry, rather than lose them."""
+        """Something broke: keep the customer's words and say sorry, rather than lose them.
+
+        If even that fails (the database is down), the outcome says ``failed`` so the channel
+        can ask the platform to deliver the event again later.
+        """
         try:
             async with UnitOfWork(self.db) as uow:
                 ref = event.customer
+                if event.delivery_id:
+                    await uow.inbox.first_time(ref.channel, event.delivery_id)
                 customer = await uow.customers.ensure(ref.channel, ref.external_id, ref.address)
                 turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
                 turn.conversation = await uow.conversations.open_for(customer.id)
+                if turn.conversation is None:
+                    turn.conversation = Conversation(
+                        customer_id=customer.id,
+                        channel=customer.channel,
+                        started_at=turn.now,
+                        last_activity_at=turn.now,
+                        moods=[],
+                        context={},
+                    )
+                    uow.conversations.add(turn.conversation)
+                    await uow.session.flush()
                 text = getattr(event, "text", None) or f"[{type(event).__name__}]"
-                masked = self._mask(text)
-                if turn.conversation is not None:
-                    turn.record_inbound(masked)
+                turn.record_inbound(self._mask(clean_text(text)[0]))
                 turn.reply(
                     "Sorry, something went wrong on our side. Your message is saved; "
                     'please try again, or type "human" to reach a person.',
@@ -186,7 +205,8 @@ class ConversationEngine:
                 await uow.commit()
             self.work_ready.set()
         except Exception:
-            log.exception("could not even keep the failed message")
+            log.exception("could not even keep the failed message; the platform should resend it")
+            return Outcome(handled=False, failed=True)
         return Outcome(handled=False)
 
     def _mask(self, text: str) -> str:
@@ -287,3 +307,8 @@ class ConversationEngine:
                     }
                 )
             return rows
+
+
+def _clean_name(name: str | None, limit: int) -> str:
+    """Names are customer input too: no control characters, no card numbers."""
+    return mask_personal_data(clean_text(name or "", limit=limit)[0], ()).text

@@ -146,11 +146,14 @@ class Outcome:
     """What handling one event did.
 
     ``notice`` is an immediate answer for the one who acted (a button toast for a customer,
-    an ephemeral message for staff); everything else was queued in the outbox.
+    an ephemeral message for staff); everything else was queued in the outbox. ``failed``
+    means nothing could be stored (the database is down): the channel should make the
+    platform deliver the event again (webhook: answer 5xx; polling: do not confirm it).
     """
 
     handled: bool = True
     duplicate: bool = False
+    failed: bool = False
     conversation_id: int | None = None
     status: str | None = None
     notice: str | None = None

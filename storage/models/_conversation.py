@@ -21,6 +21,7 @@ class Conversation(Base):
         Index("ix_conversations_intent_started", "primary_intent", "started_at"),
         Index("ix_conversations_agent_started", "agent_id", "started_at"),
         Index("ix_conversations_customer_started", "customer_id", "started_at"),  # 0002
+        Index("ix_conversations_customer_resolved", "customer_id", "resolved_at"),  # 0003
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,3 +53,6 @@ class Conversation(Base):
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The customer's next conversation within 7 days of this one's resolution, kept by
+    # database triggers (storage/facts.py, migration 0003): never set it from Python.
+    next_contact_at: Mapped[datetime | None]

@@ -35,7 +35,9 @@ def test_periods() -> None:
     assert parse_period("7d", None, BERLIN, today) == (date(2026, 3, 13), date(2026, 3, 19))
     assert parse_period("2w", "today", BERLIN, today) == (date(2026, 3, 7), date(2026, 3, 20))
     assert parse_period("2026-03-02", "2026-03-15", BERLIN, today) == (
-        date(2026, 3, 2), date(2026, 3, 15))
+        date(2026, 3, 2),
+        date(2026, 3, 15),
+    )
     with pytest.raises(ConfigError):
         parse_period("yesterdayish", None, BERLIN, today)
     with pytest.raises(ConfigError):
@@ -72,9 +74,18 @@ async def test_text_fits_80_columns(sqlite_only: Database) -> None:
     await seed_fixed(sqlite_only)
     text = await _render(sqlite_only, "--by", "intent,agent", "--by", "tag")
     assert max(len(line) for line in text.splitlines()) <= 80
-    for expected in ("CSAT (4–5 of", "1/2", "By intent", "refund_status", "Ana Agent",
-                     "Lowest rated", "slow", "Customers at risk", "Cleo", "no clear change"
-                     if "no clear change" in text else "not enough data"):
+    for expected in (
+        "CSAT (4–5 of",
+        "1/2",
+        "By intent",
+        "refund_status",
+        "Ana Agent",
+        "Lowest rated",
+        "slow",
+        "Customers at risk",
+        "Cleo",
+        "no clear change" if "no clear change" in text else "not enough data",
+    ):
         assert expected in text
 
 
@@ -99,8 +110,11 @@ async def test_html_escapes_comments(sqlite_only: Database) -> None:
 
     await seed_fixed(sqlite_only)
     async with sqlite_only.sessions() as session, session.begin():
-        await session.execute(update(Survey).where(Survey.comment == "slow")
-                              .values(comment="<script>alert(1)</script>"))
+        await session.execute(
+            update(Survey)
+            .where(Survey.comment == "slow")
+            .values(comment="<script>alert(1)</script>")
+        )
     html = await _render(sqlite_only, "--format", "html")
     assert "<script>" not in html and "&lt;script&gt;" in html
 
@@ -111,7 +125,10 @@ async def test_csv_touchpoints(sqlite_only: Database) -> None:
     assert [row["conversation_id"] for row in rows] == ["1", "2", "3", "4", "5"]
     second = rows[1]
     assert (second["agent"], second["csat_score"], second["csat_comment"]) == (
-        "Ana Agent", "2", "slow")
+        "Ana Agent",
+        "2",
+        "slow",
+    )
     assert second["started_at"] == "2026-03-03T10:00:00+01:00"
     assert second["first_response_seconds"] == "480"
     assert rows[4]["tags"] == "vip;b2b" and rows[0]["agent"] == "bot"

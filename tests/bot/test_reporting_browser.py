@@ -21,8 +21,15 @@ from tests.helpers import make_settings
 from tests.storage.report_fixtures import seed_fixed
 
 CHROMIUM = os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -51,8 +58,19 @@ async def test_html_report_in_chromium(database: Database, tmp_path: Path) -> No
 
     parser = argparse.ArgumentParser()
     add_report_commands(parser.add_subparsers())
-    args = parser.parse_args(["report", "--since", "2026-03-02", "--until", "2026-03-15",
-                              "--format", "html", "--by", "intent"])
+    args = parser.parse_args(
+        [
+            "report",
+            "--since",
+            "2026-03-02",
+            "--until",
+            "2026-03-15",
+            "--format",
+            "html",
+            "--by",
+            "intent",
+        ]
+    )
     out = io.StringIO()
     settings = make_settings(database_url=str(database.engine.url), timezone="Europe/Berlin")
     assert await run_report(args, settings, out) == 0
@@ -81,8 +99,14 @@ async def test_html_report_in_chromium(database: Database, tmp_path: Path) -> No
                 assert box is not None and box["width"] > 200 and box["height"] > 20, chart
             assert await page.locator("#chart-reasons rect").count() == 3
             body = await page.inner_text("body")
-            for text in ("Conversations", "CSAT", "refund_status", "Lowest rated", "slow",
-                         "19m 00s"):
+            for text in (
+                "Conversations",
+                "CSAT",
+                "refund_status",
+                "Lowest rated",
+                "slow",
+                "19m 00s",
+            ):
                 assert text in body
         finally:
             await browser.close()

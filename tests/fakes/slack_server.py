@@ -5,6 +5,11 @@
 Bolt's ``IgnoringSelfEvents`` recognises the bot's own posts. ``response_url`` posts
 (``/respond/<id>``) are recorded as ``method="respond"``.
 
+Files (``files.uploadV2``: ``files.getUploadURLExternal`` → ``POST /upload/<id>`` →
+``files.completeUploadExternal``) are kept in ``uploads`` by file id; ``conversations.open``
+answers a DM channel ``D<user>``; ``chat.delete`` removes a recorded message and answers
+``message_not_found`` for one it never saw (as Slack does).
+
 Controls: ``fail_next[method] = [(status, error, retry_after), ...]``; ``outage(429, 30)``
 or ``outage(503)`` fails every call (except ``auth.test``) until ``recover()``.
 """
@@ -52,6 +57,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     fail_next: dict[str, list[tuple[int, str, float | None]]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     _outage: tuple[int, float | None] | None = None
     _runner: web.AppRunner | None = None
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -73,6 +79,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -121,6 +128,12 @@ class FakeSlack:
         self._record(Call("respond", body, None))
         return web.Response(text="ok")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.uploads[file_id] = await request.read()
+        self._record(Call("upload", {"file_id": file_id}, None))
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         self.changed.set()
@@ -150,6 +163,8 @@ class FakeSlack:
             )
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(body) if handler else {}
+        if result.get("ok") is False:
+            call.ok = False
         return web.json_response({"ok": True, **result})
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -189,6 +204,26 @@ class FakeSlack:
 
     def _chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text")}
+
+    def _chat_delete(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(body.get("channel")), str(body.get("ts"))
+        kept = [m for m in self.messages.get(channel, []) if m["ts"] != ts]
+        if len(kept) == len(self.messages.get(channel, [])):
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[channel] = kept
+        return {"channel": channel, "ts": ts}
+
+    def _conversations_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": {"id": f"D{body.get('users')}"}}
+
+    def _files_getUploadURLExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._seq):06d}"
+        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = body.get("files")
+        items = json.loads(files) if isinstance(files, str) else list(files or [])
+        return {"files": [{"id": f["id"], "title": f.get("title")} for f in items]}
 
     def _chat_postEphemeral(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"message_ts": self._ts()}

@@ -145,7 +145,7 @@ async def test_slash_commands(world: SlackWorld) -> None:
 
     await world.command("report 7d")
     report = await world.until(lambda: world.responses()[1:])
-    assert "conversations" in report[0] and "Handed to a person" in report[0]
+    assert "Conversations: 1" in report[0] and "Handoff rate: 1 of 1 handed off" in report[0]
 
     await world.command("customer 1")
     history = await world.until(lambda: world.responses()[2:])

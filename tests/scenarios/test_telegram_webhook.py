@@ -101,3 +101,22 @@ async def test_route_refuses_everything_without_a_secret(
                 headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": ""},
             )
             assert response.status_code == 403
+
+
+async def test_an_update_that_cannot_be_stored_is_answered_503_so_telegram_resends(
+    world: TelegramWorld, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+    body = {"update_id": 9001, **message_update(CHAT, "hello", 7)}
+
+    def database_down() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(world.carebot.db, "sessions", database_down)
+    first = await client.post("/telegram/webhook", content=json.dumps(body), headers=headers)
+    assert first.status_code == 503
+    monkeypatch.undo()
+    again = await client.post("/telegram/webhook", content=json.dumps(body), headers=headers)
+    assert again.status_code == 200
+    await world.settle()
+    assert len(world.fake.texts(CHAT)) == 1

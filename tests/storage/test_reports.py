@@ -14,8 +14,12 @@ BERLIN = "Europe/Berlin"
 
 
 def request(**kw: object) -> ReportRequest:
-    base: dict[str, object] = dict(first_day=date(2026, 3, 2), last_day=date(2026, 3, 15),
-                                   timezone=BERLIN, now=datetime(2026, 3, 20, tzinfo=UTC))
+    base: dict[str, object] = dict(
+        first_day=date(2026, 3, 2),
+        last_day=date(2026, 3, 15),
+        timezone=BERLIN,
+        now=datetime(2026, 3, 20, tzinfo=UTC),
+    )
     base.update(kw)
     return ReportRequest(**base)  # type: ignore[arg-type]
 
@@ -25,7 +29,12 @@ async def test_overall_numbers_match_hand_computation(database: Database) -> Non
     report = await build_report(database, request())
     c = report.current.counts
     assert (c.conversations, c.handed, c.bot_confirmed, c.bot_assumed, c.abandoned) == (
-        5, 3, 1, 1, 1)
+        5,
+        3,
+        1,
+        1,
+        1,
+    )
     assert (c.resolved, c.reopened, c.repeat) == (4, 1, 2)
     assert (c.sent, c.answered, c.satisfied, c.score_sum, c.score_squares) == (3, 2, 1, 7, 29)
     assert c.distribution == (0, 1, 0, 0, 1)
@@ -67,21 +76,41 @@ async def test_breakdowns(database: Database) -> None:
     report = await build_report(database, request(breakdowns=keys))
     by = {key: {row.label: row for row in rows} for key, rows in report.breakdowns.items()}
     assert {k: r.counts.conversations for k, r in by["intent"].items()} == {
-        "order_status": 2, "refund_status": 2, "(unknown)": 1}
+        "order_status": 2,
+        "refund_status": 2,
+        "(unknown)": 1,
+    }
     assert by["intent"]["refund_status"].first_response.median == pytest.approx(1140, abs=0.01)
     assert {k: r.counts.conversations for k, r in by["agent"].items()} == {
-        "bot": 3, "Ana Agent": 1, "Bo Boss": 1}
+        "bot": 3,
+        "Ana Agent": 1,
+        "Bo Boss": 1,
+    }
     assert by["agent"]["Ana Agent"].previous.conversations == 1
     assert {k: r.counts.conversations for k, r in by["tag"].items()} == {
-        "vip": 3, "b2b": 2, "(no tag)": 2}
+        "vip": 3,
+        "b2b": 2,
+        "(no tag)": 2,
+    }
     assert by["tag"]["vip"].counts.handoffs == 1
     assert {k: r.counts.conversations for k, r in by["reason"].items()} == {
-        "(bot only)": 2, "customer_request": 1, "negative_mood": 1, "vip": 1}
+        "(bot only)": 2,
+        "customer_request": 1,
+        "negative_mood": 1,
+        "vip": 1,
+    }
     assert {k: r.counts.conversations for k, r in by["channel"].items()} == {
-        "telegram": 4, "console": 1}
+        "telegram": 4,
+        "console": 1,
+    }
     days = {k: r.counts.conversations for k, r in by["day"].items()}
-    assert days == {"2026-03-02": 1, "2026-03-03": 1, "2026-03-05": 1, "2026-03-10": 1,
-                    "2026-03-15": 1}  # 23:30 UTC on the 9th is the 10th in Berlin
+    assert days == {
+        "2026-03-02": 1,
+        "2026-03-03": 1,
+        "2026-03-05": 1,
+        "2026-03-10": 1,
+        "2026-03-15": 1,
+    }  # 23:30 UTC on the 9th is the 10th in Berlin
     assert [p.counts.conversations for p in report.trend] == [1, 1, 3, 2]
     assert [p.label for p in report.trend][2] == "week of 2026-03-02"
 
@@ -89,10 +118,10 @@ async def test_breakdowns(database: Database) -> None:
 async def test_lists(database: Database) -> None:
     await seed_fixed(database)
     report = await build_report(database, request())
-    assert [(low.conversation_id, low.score, low.comment, low.agent)
-            for low in report.lowest_rated] == [(2, 2, "slow", "Ana Agent")]
-    risk = [(r.name, r.low_scores, r.unresolved_handoffs, r.conversations)
-            for r in report.at_risk]
+    assert [
+        (low.conversation_id, low.score, low.comment, low.agent) for low in report.lowest_rated
+    ] == [(2, 2, "slow", "Ana Agent")]
+    risk = [(r.name, r.low_scores, r.unresolved_handoffs, r.conversations) for r in report.at_risk]
     assert risk == [("Bob", 1, 0, 2), ("Cleo", 0, 1, 2)]
     assert report.at_risk[1].tags == ["vip", "b2b"]
 
@@ -118,8 +147,15 @@ async def test_empty_database(database: Database) -> None:
 async def test_single_answer_and_all_fives(database: Database) -> None:
     rows: list[object] = list(_one_customer())
     for n in range(1, 13):
-        rows.append(conversation(n, 1, f"03-0{2 + n % 7} 10:00", resolution="bot_confirmed",
-                                 resolved_at=at(f"03-0{2 + n % 7} 10:01")))
+        rows.append(
+            conversation(
+                n,
+                1,
+                f"03-0{2 + n % 7} 10:00",
+                resolution="bot_confirmed",
+                resolved_at=at(f"03-0{2 + n % 7} 10:01"),
+            )
+        )
         rows.append(survey(n, 1, "answered", 5))
     await add_all(database, *rows)
     c = (await build_report(database, request())).current.counts

@@ -76,8 +76,12 @@ def test_mean_interval_matches_scipy() -> None:
     stats = pytest.importorskip("scipy.stats")
     import statistics
 
-    expected = stats.t.interval(0.95, len(scores) - 1, loc=statistics.mean(scores),
-                                scale=statistics.stdev(scores) / len(scores) ** 0.5)
+    expected = stats.t.interval(
+        0.95,
+        len(scores) - 1,
+        loc=statistics.mean(scores),
+        scale=statistics.stdev(scores) / len(scores) ** 0.5,
+    )
     got = mean_interval(len(scores), sum(scores), sum(s * s for s in scores))
     assert got == pytest.approx(expected, abs=1e-9)
     assert mean_interval(1, 5, 25) is None

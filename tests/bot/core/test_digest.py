@@ -22,8 +22,10 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def _utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def _utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +72,7 @@ def test_report_days_are_whole_local_days() -> None:
 
 async def _job(h: Harness) -> Job:
     job = await h.query(lambda uow: uow.jobs.get(digest.DIGEST_JOB))
-    assert job is not None
+    assert isinstance(job, Job)
     return job
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.core.events import CustomerMessage, StaffClaim
@@ -199,3 +200,29 @@ async def test_an_edit_is_not_answered_twice_but_reaches_staff(harness: Harness)
     await harness.say("human!!", delivery_id="u4", platform_message_id="42:2", edited=True)
     assert harness.staff_out.deliveries[-1].payload["text"] == "(edited) human!!"
     assert cid is not None
+
+
+async def test_a_bug_keeps_the_message_and_says_sorry(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.core import customer_flow
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(customer_flow, "respond", broken)
+    outcome = await harness.say("how can I pay", delivery_id="b1")
+    assert not outcome.handled and not outcome.failed
+    assert "something went wrong on our side" in harness.last_reply()
+    assert await _count(harness, Message, Message.text == "how can I pay") == 1
+
+
+async def test_when_nothing_can_be_stored_the_outcome_says_failed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_down() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(harness.carebot.db, "sessions", database_down)
+    outcome = await harness.engine.handle(CustomerMessage(harness.customer(), "hi", "d1"))
+    assert outcome.failed and not outcome.handled

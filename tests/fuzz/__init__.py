@@ -1,0 +1,1 @@
+"""Property-based fuzz tests (hypothesis): inbound text, buttons and Slack payloads."""
