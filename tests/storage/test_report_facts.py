@@ -186,8 +186,15 @@ async def test_concurrent_new_conversations_of_one_customer(database: Database) 
     table = Conversation.__table__
 
     def row(cid: int, start: datetime) -> dict[str, object]:
-        return dict(id=cid, customer_id=1, channel="telegram", started_at=start,
-                    last_activity_at=start, moods=[], context={})
+        return dict(
+            id=cid,
+            customer_id=1,
+            channel="telegram",
+            started_at=start,
+            last_activity_at=start,
+            moods=[],
+            context={},
+        )
 
     async with database.engine.connect() as first, database.engine.connect() as second:
         transaction = await first.begin()
