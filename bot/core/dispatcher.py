@@ -111,6 +111,8 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 claimed: list[Delivery] = []
+                # Clear before looking, so work committed while we look still wakes us.
+                self.wake.clear()
                 if len(in_flight) < capacity:
                     try:
                         claimed = await self._claim(min(self.batch, capacity - len(in_flight)))
@@ -125,7 +127,6 @@ class Dispatcher:
                     task.add_done_callback(in_flight.discard)
                 if claimed:
                     continue
-                self.wake.clear()
                 await self._sleep(stop)
         finally:
             if in_flight:
