@@ -40,21 +40,27 @@ def fit_temperature(scores: Sequence[FloatArray], truth: Sequence[int]) -> float
     return float(np.exp(result.x))
 
 
-def choose_threshold(correct: FloatArray, wrong: FloatArray, oos: FloatArray) -> float:
-    """The top-probability bar that best serves customers, from out-of-fold confidences.
+def choose_threshold(
+    correct: FloatArray, wrong: FloatArray, oos: FloatArray, max_answer_loss: float = 1.0
+) -> float:
+    """The in-scope-score bar that best serves customers, from out-of-fold scores.
 
-    ``correct``/``wrong`` are the top probabilities of in-scope messages the model got
-    right/wrong, ``oos`` those of messages from held-out intents. The bar maximises the
-    sum of in-scope accuracy (right *and* accepted) and out-of-scope recall (rejected),
-    so it weighs "answered correctly" and "knew it did not know" equally. Rejecting a
-    wrong in-scope guess costs nothing here: the engine clarifies instead of guessing.
+    ``correct``/``wrong`` are the scores of in-scope messages the model got right/wrong,
+    ``oos`` those of messages from held-out intents. The bar maximises the sum of
+    in-scope accuracy (right *and* accepted) and out-of-scope recall (rejected), so it
+    weighs "answered correctly" and "knew it did not know" equally, among the bars that
+    turn away at most ``max_answer_loss`` of the messages it would have answered right:
+    an unknown topic costs a hand-off, a known one sent to a person costs a customer's
+    time, so the product caps that loss instead of trading it freely. Rejecting a wrong
+    in-scope guess costs nothing here: the engine clarifies instead of guessing.
     """
     if len(oos) == 0 or len(correct) == 0:
         return 0.0
     candidates = np.unique(np.concatenate([correct, oos, [0.0]]))
-    accepted_right = np.array([(correct >= t).mean() for t in candidates])
+    kept_right = np.array([(correct >= t).mean() for t in candidates])
     rejected_oos = np.array([(oos < t).mean() for t in candidates])
-    gain = accepted_right * len(correct) / (len(correct) + len(wrong)) + rejected_oos
+    gain = kept_right * len(correct) / (len(correct) + len(wrong)) + rejected_oos
+    gain[kept_right < 1.0 - max_answer_loss - 1e-12] = -np.inf
     best = int(np.argmax(gain))
     # Midway to the next lower candidate, so a tiny shift in scores flips no decision.
     return float((candidates[best - 1] + candidates[best]) / 2) if best > 0 else 0.0

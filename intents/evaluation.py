@@ -149,9 +149,9 @@ def evaluate_intents(
     rows: Iterable[str] = progress(texts, len(texts), "classifying") if progress else texts
     for text in rows:
         tick = time.perf_counter()
-        probs = classifier.predict_proba([text])[0]
-        best = int(probs.argmax())
-        rejected = oos_label is not None and probs[best] < classifier.threshold
+        probs, scope = classifier.analyse([text])
+        best = int(probs[0].argmax())
+        rejected = oos_label is not None and scope[0] < classifier.threshold
         predicted.append(OOS if rejected else str(labels[best]))
         latencies.append((time.perf_counter() - tick) * 1000)
     return _intent_report(

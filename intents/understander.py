@@ -39,9 +39,9 @@ class DomainUnderstander:
         entities = self.entities.extract(text)
         if not text.strip():
             return Understanding(text, None, 0.0, out_of_scope=True, emotion=emotion)
-        ranking = self.classifier.rank(text)
+        ranking, in_scope = self.classifier.rank_with_scope(text)
         top = ranking[0]
-        out_of_scope = top.confidence < self.classifier.threshold
+        out_of_scope = not in_scope
         intent = None if out_of_scope else self.domain.intents[top.name].info
         return Understanding(
             text=text,

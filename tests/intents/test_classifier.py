@@ -94,3 +94,46 @@ def test_entities() -> None:
         ("order_number", "7654321"),
     ]
     assert extractor.kinds == {"order_number", "email"}
+
+
+def test_choose_threshold_caps_the_lost_answers() -> None:
+    correct = np.linspace(0.3, 1.0, 100)
+    oos = np.linspace(0.0, 0.6, 100)
+    free = choose_threshold(correct, np.array([]), oos)
+    capped = choose_threshold(correct, np.array([]), oos, max_answer_loss=0.05)
+    assert capped < free
+    assert (correct >= capped).mean() >= 0.95
+
+
+def test_scope_score_separates_unknown_topics(classifier: IntentClassifier) -> None:
+    probs, scope = classifier.analyse(["where is my refund please", "what a lovely blue whale"])
+    assert probs.shape == (2, 4)
+    assert scope[0] > scope[1]
+    ranking, in_scope = classifier.rank_with_scope("I want a refund")
+    assert ranking[0].name == "refund"
+    assert in_scope
+
+
+def test_few_examples_use_logistic_regression() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    few = IntentClassifier().fit([t for v in DATA.values() for t in v], _labels())
+    assert isinstance(few._model.model, LogisticRegression)  # type: ignore[union-attr]
+    many_texts = [f"{t} {i}" for v in DATA.values() for t in v for i in range(3)]
+    many = IntentClassifier().fit(many_texts, [y for y in _labels() for _ in range(3)])
+    assert isinstance(many._model.model, LinearSVC)  # type: ignore[union-attr]
+
+
+def _labels() -> list[str]:
+    return [k for k, v in DATA.items() for _ in v]
+
+
+def test_few_shot_learns_from_intent_names() -> None:
+    texts = ["my card has not come", "card still missing", "top up failed", "could not add money"]
+    labels = ["card_arrival", "card_arrival", "top_up_failed", "top_up_failed"]
+    classifier = IntentClassifier().fit(texts * 3, labels * 3)
+    assert classifier.rank("when will the card arrive")[0].name == "card_arrival"
+    model = classifier._model
+    assert model is not None
+    assert sum(m.shape[1] for m in model.examples) == 12  # the names are not kept as examples
