@@ -116,7 +116,6 @@ async def carebot(
     """Carebot polling the same fake, with its dispatcher and timers running."""
     bot = assemble_carebot(settings, understander=understander, with_channels=False)
     await upgrade_database(bot.db)
-    bot.dispatcher.poll_seconds = 0.05
     channel = TelegramChannel.from_settings(settings, bot.engine, poll_timeout=1)
     bot.add_channel(channel)
     bot.add_sender("console-staff", QuietStaffSender())
