@@ -145,20 +145,14 @@ class UpdateRouter:
 
     async def on_text(self, update: Update, _context: Context) -> None:
         """A text message (unknown ``/commands`` are text too)."""
-        message, chat = cast(Message, update.message), cast(Chat, update.effective_chat)
-        await self._handle(
-            update,
-            CustomerMessage(
-                customer_ref(update, chat),
-                message.text or "",
-                delivery_id=str(update.update_id),
-                platform_message_id=f"{chat.id}:{message.message_id}",
-            ),
-        )
+        await self._text(update, cast(Message, update.message), edited=False)
 
     async def on_edit(self, update: Update, _context: Context) -> None:
-        """An edited text: the engine keeps the original and acknowledges the change."""
-        message, chat = cast(Message, update.edited_message), cast(Chat, update.effective_chat)
+        """An edited text: not answered twice; relayed to staff while a person helps."""
+        await self._text(update, cast(Message, update.edited_message), edited=True)
+
+    async def _text(self, update: Update, message: Message, *, edited: bool) -> None:
+        chat = cast(Chat, update.effective_chat)
         await self._handle(
             update,
             CustomerMessage(
@@ -166,7 +160,7 @@ class UpdateRouter:
                 message.text or "",
                 delivery_id=str(update.update_id),
                 platform_message_id=f"{chat.id}:{message.message_id}",
-                edited=True,
+                edited=edited,
             ),
         )
 
