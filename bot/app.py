@@ -210,3 +210,7 @@ def _add_platform_channels(carebot: Carebot) -> None:
         from bot.channels.slack import SlackChannel
 
         carebot.add_channel(SlackChannel.from_settings(settings, carebot.engine))
+    else:  # handoffs wait in the database for `carebot staff`
+        from bot.channels.console import QuietStaffSender
+
+        carebot.add_sender(staff_channel_name(settings), QuietStaffSender())

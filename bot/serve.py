@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 import uvicorn
 
 from bot.app import assemble_carebot
 from bot.asgi import build_asgi
-from bot.channels.console import QuietStaffSender
 from bot.config import Settings
 from bot.errors import ConfigError, SchemaError
 from storage.migrate import SchemaTooNewError, upgrade_database
@@ -30,10 +28,7 @@ async def run_all(settings: Settings, *, host: str, port: int) -> int:
 
         log.info("no TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN set: running the console chat")
         return await run_chat(settings)
-    carebot = assemble_carebot(settings)
-    if not settings.slack_enabled:
-        carebot.add_sender("console-staff", QuietStaffSender())
-    app = build_asgi(carebot, manage_lifecycle=True)
+    app = build_asgi(assemble_carebot(settings), manage_lifecycle=True)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     log.info(
         "Carebot running on http://%s:%s (telegram=%s, slack=%s)",
@@ -66,11 +61,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
             log_level="warning",
         )
         return 0
-    carebot = assemble_carebot(settings)
-    if not settings.slack_enabled:
-        carebot.add_sender("console-staff", QuietStaffSender())
     uvicorn.run(
-        build_asgi(carebot, manage_lifecycle=True), host=host, port=port, log_level="warning"
+        build_asgi(assemble_carebot(settings), manage_lifecycle=True),
+        host=host,
+        port=port,
+        log_level="warning",
     )
     return 0
 
@@ -85,6 +80,3 @@ async def _migrate_once(settings: Settings) -> None:
         raise SchemaError(str(exc)) from None
     finally:
         await db.dispose()
-
-
-__all__ = ["run_all", "serve", "signal"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bot.asgi import build_asgi
 from intents.base import Understander
@@ -41,3 +42,16 @@ def test_json_logs_carry_ids_not_text(capsys) -> None:  # type: ignore[no-untype
     record = json.loads(line)
     assert record["conversation_id"] == 7 and record["message"] == "handled"
     setup_logging("WARNING", "text")
+
+
+def test_without_slack_handoffs_are_left_for_the_terminal_desk(
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    """Every composed app (one process or a worker) must accept staff rows without Slack."""
+    from bot.app import assemble_carebot
+    from bot.channels.console import QuietStaffSender
+    from tests.helpers import make_settings
+
+    carebot = assemble_carebot(make_settings(telegram_bot_token="123:abc"))
+    assert isinstance(carebot.dispatcher.senders["console-staff"], QuietStaffSender)
+    assert "telegram" in carebot.dispatcher.senders
