@@ -16,6 +16,7 @@ from bot.channels.console import (
 )
 from bot.config import Settings
 from bot.core.events import CustomerRef, StaffRef
+from storage.unit_of_work import UnitOfWork
 
 BANNER = """Carebot console — you are the customer. Type a message and press Enter.
 Buttons show as [1] [2] ...: type the number. /human asks for a person, /cancel stops waiting.
@@ -116,8 +117,6 @@ def _note(output: ConsoleOutput, text: str) -> None:
 
 
 async def _status(carebot: Carebot, conversation_id: int) -> str | None:
-    from storage.unit_of_work import UnitOfWork
-
     async with UnitOfWork(carebot.db) as uow:
         conversation = await uow.conversations.get(conversation_id)
         return conversation.status if conversation else None

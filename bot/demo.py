@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy import select
+
 from bot.app import Carebot
 from bot.channels.console import ConsoleOutput, OffsetClock
 from bot.chat import console_bot, settle
@@ -28,7 +30,9 @@ from bot.core.events import (
     StaffReply,
     StaffResolve,
 )
+from storage.models import Customer, Survey
 from storage.reports import summary
+from storage.unit_of_work import UnitOfWork
 
 AGENT = StaffRef("console", "staff-maria", "Maria Lopez")
 
@@ -148,11 +152,6 @@ async def _step(
 
 
 async def _latest_survey(carebot: Carebot, customer: CustomerRef) -> int:
-    from sqlalchemy import select
-
-    from storage.models import Customer, Survey
-    from storage.unit_of_work import UnitOfWork
-
     async with UnitOfWork(carebot.db) as uow:
         stmt = (
             select(Survey.id)

@@ -239,14 +239,27 @@ class HandoffRepository(_Repository):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def queue(self) -> Sequence[Handoff]:
-        """Open handoffs, oldest first: the staff queue."""
+    async def queue(self) -> Sequence[Any]:
+        """Open handoffs, VIPs first, then oldest first: the staff queue, in one query."""
         stmt = (
-            select(Handoff)
+            select(
+                Handoff.id.label("handoff_id"),
+                Handoff.conversation_id,
+                Handoff.status,
+                Handoff.reason,
+                Handoff.requested_at,
+                Handoff.priority,
+                func.coalesce(Customer.display_name, Customer.first_name).label("customer"),
+                Conversation.primary_intent.label("intent"),
+                Agent.display_name.label("agent"),
+            )
+            .join(Conversation, Conversation.id == Handoff.conversation_id)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .outerjoin(Agent, Agent.id == Handoff.agent_id)
             .where(Handoff.status.in_([HandoffStatus.WAITING, HandoffStatus.CLAIMED]))
             .order_by(Handoff.priority.desc(), Handoff.requested_at)
         )
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.session.execute(stmt)).mappings().all()
 
     async def first_response_minutes(self, since: datetime, limit: int = 500) -> list[float]:
         """Recent human first-response times in minutes (for the expected-wait sentence)."""

@@ -88,24 +88,6 @@ class OutboxRepository(_Repository):
         """One delivery by id."""
         return await self.session.get(OutboxItem, item_id)
 
-    async def backlog(self) -> tuple[int, datetime | None]:
-        """How many deliveries wait, and since when the oldest has waited."""
-        from sqlalchemy import func
-
-        stmt = select(func.count(), func.min(OutboxItem.created_at)).where(
-            OutboxItem.status == OutboxStatus.PENDING
-        )
-        count, oldest = (await self.session.execute(stmt)).one()
-        return int(count), oldest
-
-    async def pending_for_conversation(self, conversation_id: int) -> Sequence[OutboxItem]:
-        """Deliveries of one conversation that are not sent yet."""
-        stmt = select(OutboxItem).where(
-            OutboxItem.conversation_id == conversation_id,
-            OutboxItem.status == OutboxStatus.PENDING,
-        )
-        return (await self.session.execute(stmt)).scalars().all()
-
 
 class JobRepository(_Repository):
     """Timers."""
@@ -194,10 +176,3 @@ class JobRepository(_Repository):
             job.leased_until = now + lease
             job.attempts += 1
         return jobs
-
-    async def next_due(self) -> datetime | None:
-        """When the next pending timer is due (lets the runner sleep exactly that long)."""
-        from sqlalchemy import func
-
-        stmt = select(func.min(Job.due_at)).where(Job.status == JobStatus.PENDING)
-        return (await self.session.execute(stmt)).scalar_one_or_none()

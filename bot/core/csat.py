@@ -15,7 +15,6 @@ from bot.core.turn import Turn
 from storage.models import (
     Conversation,
     ConversationStatus,
-    HandoffReason,
     Survey,
     SurveyStatus,
 )
@@ -171,6 +170,3 @@ def take_comment(turn: Turn, survey: Survey, text: str) -> None:
     survey.awaiting_comment = False
     _flag_comment(turn, False)
     turn.reply(turn.words("survey_comment_thanks"))
-
-
-FOLLOWUP_REASON = HandoffReason.LOW_CSAT_FOLLOWUP

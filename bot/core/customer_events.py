@@ -6,8 +6,10 @@ kind answer and are stored safely (cleaned and masked).
 
 from __future__ import annotations
 
+import logging
+
 from bot.core import csat, customer_flow, handoff
-from bot.core.actions import CUSTOMER_DELETE
+from bot.core.actions import CUSTOMER_DELETE, STAFF_CUSTOMER_MESSAGE
 from bot.core.events import (
     CustomerAttachment,
     CustomerChoice,
@@ -26,6 +28,7 @@ from storage.models import (
     Resolution,
 )
 
+log = logging.getLogger(__name__)
 ATTACHMENT_WORDS = {
     "sticker": "a sticker",
     "photo": "a photo",
@@ -160,12 +163,7 @@ async def _on_text(turn: Turn, event: CustomerMessage) -> bool:
             mood=mood.mood,
             sentiment=mood.compound,
         )
-        current = await turn.uow.handoffs.current(conversation.id)
-        if current is not None:
-            name = turn.customer.first_name or turn.customer.display_name or "Customer"
-            turn.queue_staff(
-                "staff.customer_message", current, {"text": masked.text, "customer_name": name}
-            )
+        await _relay_to_staff(turn, masked.text)
         return False
     understanding = turn.services.understander.understand(masked.text, turn.customer.language)
     emotion = understanding.emotion
@@ -192,12 +190,16 @@ async def _relay_edit(turn: Turn, text: str) -> None:
     if conversation is None or not ConversationStatus(conversation.status).with_human or not text:
         return
     turn.record_inbound(f"(edited) {text}")
-    current = await turn.uow.handoffs.current(conversation.id)
+    await _relay_to_staff(turn, f"(edited) {text}")
+
+
+async def _relay_to_staff(turn: Turn, text: str) -> None:
+    """While a person helps, the customer's words go to the handoff's thread."""
+    assert turn.conversation is not None
+    current = await turn.uow.handoffs.current(turn.conversation.id)
     if current is not None:
         name = turn.customer.first_name or turn.customer.display_name or "Customer"
-        turn.queue_staff(
-            "staff.customer_message", current, {"text": f"(edited) {text}", "customer_name": name}
-        )
+        turn.queue_staff(STAFF_CUSTOMER_MESSAGE, current, {"text": text, "customer_name": name})
 
 
 def _warn_about_card(turn: Turn, event: CustomerMessage) -> None:
@@ -324,11 +326,7 @@ async def _on_survey_tap(turn: Turn, data: str, platform_message_id: str | None)
     survey = await turn.uow.surveys.get(int(parts[1])) if valid else None
     if survey is None or survey.customer_id != turn.customer.id:
         turn.notice = turn.words("survey_invalid")
-        import logging
-
-        logging.getLogger(__name__).warning(
-            "refused survey button %r from customer %s", data[:64], turn.customer.id
-        )
+        log.warning("refused survey button %r from customer %s", data[:64], turn.customer.id)
         return
     turn.conversation = await turn.uow.conversations.get(survey.conversation_id)
     if not csat.is_open(turn, survey):

@@ -210,8 +210,6 @@ class ConversationEngine:
         return Outcome(handled=False)
 
     def _mask(self, text: str) -> str:
-        from bot.core.privacy import mask_personal_data
-
         return mask_personal_data(text, self.services.settings.mask_pii).text
 
     # Timers --------------------------------------------------------------------------
@@ -284,29 +282,7 @@ class ConversationEngine:
     async def staff_queue(self) -> list[dict[str, Any]]:
         """Open handoffs, oldest first, for ``carebot staff`` and ``/carebot queue``."""
         async with UnitOfWork(self.db) as uow:
-            rows = []
-            for item in await uow.handoffs.queue():
-                conversation = await uow.conversations.get(item.conversation_id)
-                customer = (
-                    await uow.customers.get(conversation.customer_id) if conversation else None
-                )
-                agent = await uow.agents.get(item.agent_id)
-                rows.append(
-                    {
-                        "handoff_id": item.id,
-                        "conversation_id": item.conversation_id,
-                        "status": item.status,
-                        "reason": item.reason,
-                        "requested_at": item.requested_at,
-                        "priority": item.priority,
-                        "customer": (customer.display_name or customer.first_name)
-                        if customer
-                        else None,
-                        "intent": conversation.primary_intent if conversation else None,
-                        "agent": agent.display_name if agent else None,
-                    }
-                )
-            return rows
+            return [dict(row) for row in await uow.handoffs.queue()]
 
 
 def _clean_name(name: str | None, limit: int) -> str:

@@ -252,12 +252,7 @@ async def release_to_bot(turn: Turn, handoff: Handoff, agent: Agent) -> None:
     """Staff hand the conversation back to the bot, which says so."""
     conversation = turn.conversation
     assert conversation is not None
-    handoff.status = HandoffStatus.RELEASED
-    handoff.ended_at = turn.now
-    conversation.status = ConversationStatus.BOT
-    conversation.failed_turns = 0
-    conversation.negative_streak = 0
-    await turn.uow.jobs.cancel(sla_key(handoff))
+    await _end_with_bot(turn, conversation, handoff, HandoffStatus.RELEASED)
     turn.reply(turn.words("back_to_bot", agent_name=agent.first_name), author="system")
     await update_card(turn, handoff)
 
@@ -299,14 +294,22 @@ async def cancel_by_customer(turn: Turn) -> bool:
     if conversation is None or not ConversationStatus(conversation.status).with_human:
         return False
     handoff = await turn.uow.handoffs.current(conversation.id)
-    conversation.status = ConversationStatus.BOT
-    conversation.failed_turns = 0
-    conversation.negative_streak = 0
+    await _end_with_bot(turn, conversation, handoff, HandoffStatus.CANCELLED)
     if handoff is not None:
-        handoff.status = HandoffStatus.CANCELLED
-        handoff.ended_at = turn.now
-        await turn.uow.jobs.cancel(sla_key(handoff))
         staff_notice(turn, handoff, turn.staff_words("customer_cancelled"))
         await update_card(turn, handoff)
     turn.reply(turn.words("handoff_cancelled"), author="system")
     return True
+
+
+async def _end_with_bot(
+    turn: Turn, conversation: Conversation, handoff: Handoff | None, status: HandoffStatus
+) -> None:
+    """The bot has the conversation again, with a clean slate for its triggers."""
+    conversation.status = ConversationStatus.BOT
+    conversation.failed_turns = 0
+    conversation.negative_streak = 0
+    if handoff is not None:
+        handoff.status = status
+        handoff.ended_at = turn.now
+        await turn.uow.jobs.cancel(sla_key(handoff))

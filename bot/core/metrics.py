@@ -61,10 +61,6 @@ async def refresh_gauges(db: Database) -> None:
     for status in (HandoffStatus.WAITING, HandoffStatus.CLAIMED):
         HANDOFFS_OPEN.labels(status=str(status)).set(counts.get(str(status), 0))
     OUTBOX_BACKLOG.set(int(count or 0))
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
     OUTBOX_OLDEST_SECONDS.set((utcnow() - oldest).total_seconds() if oldest else 0)
 
 

@@ -14,7 +14,6 @@ from storage.models import ConversationStatus, HandoffStatus, Job, Resolution
 SURVEY_SEND = "survey_send"
 SURVEY_EXPIRE = "survey_expire"
 SLA_REMINDER = "sla_reminder"
-CUSTOMER_TIMERS = (SURVEY_SEND, SURVEY_EXPIRE, SLA_REMINDER)
 
 
 async def run_timer(turn: Turn, job: Job) -> None:
