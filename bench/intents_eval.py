@@ -3,6 +3,7 @@
 Usage (from the repository root)::
 
     python bench/intents_eval.py [--data ../shared/data] [--only full,shots,oos,mood]
+        [--model light|embeddings|auto]
 
 Every figure is printed by ``carebot eval`` (here ``python -m intents.cli eval``); this
 script only runs the documented commands in a row, so a reader can rerun any one alone.
@@ -20,11 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def commands(data: Path) -> dict[str, list[str]]:
-    """The eval command of each benchmark."""
+def commands(data: Path, model: str = "light") -> dict[str, list[str]]:
+    """The eval command of each benchmark (the intent ones with ``--model``)."""
     train, test = data / "banking77" / "train.csv", data / "banking77" / "test.csv"
     tweets = data / "airline_sentiment" / "tweets.csv"
-    base = [sys.executable, "-m", "intents.cli", "eval"]
+    plain = [sys.executable, "-m", "intents.cli", "eval"]
+    base = [*plain, "--model", model]
     return {
         "full": [*base, "--train", str(train), "--test", str(test)],
         "shots": [
@@ -50,7 +52,7 @@ def commands(data: Path) -> dict[str, list[str]]:
             "3",
         ],
         "mood": [
-            *base,
+            *plain,
             "--mood",
             "--test",
             str(tweets),
@@ -76,12 +78,18 @@ def main() -> int:
         default="full,shots,oos,mood",
         help="comma-separated subset of: full, shots, oos, mood",
     )
+    parser.add_argument(
+        "--model",
+        default="light",
+        choices=("light", "embeddings", "auto"),
+        help="intent model (embeddings needs the 'embeddings' extra; default: light)",
+    )
     args = parser.parse_args()
     if not (args.data / "banking77" / "train.csv").exists():
         parser.error(f"{args.data}: no banking77/train.csv (see bench/README.md)")
     status = 0
     for name in args.only.split(","):
-        command = commands(args.data)[name.strip()]
+        command = commands(args.data, args.model)[name.strip()]
         print(f"\n## {name}\n$ {shlex.join(command[1:])}", flush=True)
         status |= subprocess.run(command, cwd=ROOT, check=False).returncode
     return status

@@ -22,8 +22,10 @@ from bot.core.office_hours import OfficeHours
 from bot.core.ports import Sender
 from bot.core.scheduler import JobRunner
 from bot.core.turn import Services
+from bot.errors import ConfigError
 from intents import load_understander
 from intents.base import Understander
+from intents.embeddings import EmbeddingsUnavailable
 from responses import ResponseRenderer
 from storage.db import Database, open_database
 from storage.migrate import upgrade_database
@@ -135,7 +137,7 @@ def assemble_carebot(
     services = Services(
         settings=settings,
         renderer=ResponseRenderer(settings.templates_path),
-        understander=understander or load_understander(settings.domain_path),
+        understander=understander or _understander(settings),
         office_hours=OfficeHours(settings.office_windows, settings.zone),
         staff_channel=staff_channel or staff_channel_name(settings),
     )
@@ -214,3 +216,11 @@ def _add_platform_channels(carebot: Carebot) -> None:
         from bot.channels.console import QuietStaffSender
 
         carebot.add_sender(staff_channel_name(settings), QuietStaffSender())
+
+
+def _understander(settings: Settings) -> Understander:
+    """The configured understander; a missing embeddings extra is a settings error."""
+    try:
+        return load_understander(settings.domain_path, model=settings.intent_model)
+    except EmbeddingsUnavailable as exc:
+        raise ConfigError(f"CAREBOT_INTENT_MODEL={settings.intent_model}: {exc}") from exc

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", validation_alias="CAREBOT_TIMEZONE")
     office_hours: str = Field("always", validation_alias="CAREBOT_OFFICE_HOURS")
     domain_path: Path | None = Field(None, validation_alias="CAREBOT_DOMAIN")
+    intent_model: Literal["light", "embeddings", "auto"] = Field(
+        "light", validation_alias="CAREBOT_INTENT_MODEL"
+    )
     templates_path: Path | None = Field(None, validation_alias="CAREBOT_TEMPLATES")
 
     # Lifecycle and handoff (PRODUCT.md §1, §4)

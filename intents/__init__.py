@@ -22,7 +22,9 @@ from intents.types import (
 )
 
 
-def load_understander(domain: Path | None = None, *, cache_dir: Path | None = None) -> Understander:
+def load_understander(
+    domain: Path | None = None, *, cache_dir: Path | None = None, model: str = "light"
+) -> Understander:
     """Load a domain folder and return a ready :class:`Understander`.
 
     Args:
@@ -30,15 +32,22 @@ def load_understander(domain: Path | None = None, *, cache_dir: Path | None = No
         cache_dir: where trained models are cached (default
             :func:`intents.cache.default_cache_dir`). A cold start trains (about a second
             for the shop domain); a warm one only loads.
+        model: ``light`` (n-grams, the default), ``embeddings`` (n-grams + sentence
+            vectors, needs the ``embeddings`` extra) or ``auto`` (embeddings when the
+            extra is installed, else light).
 
     Raises:
         DomainError: a domain file is wrong; the message names the file and the line.
+        EmbeddingsUnavailable: ``model="embeddings"`` without the extra installed.
     """
+    from intents.classifier import ClassifierConfig
     from intents.training import trained_classifier
     from intents.understander import DomainUnderstander
 
     loaded = load_domain(domain)
-    return DomainUnderstander(loaded, trained_classifier(loaded, cache_dir=cache_dir))
+    config = ClassifierConfig(model=model)
+    classifier = trained_classifier(loaded, cache_dir=cache_dir, config=config)
+    return DomainUnderstander(loaded, classifier)
 
 
 __all__ = [

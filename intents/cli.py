@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from intents.check import check_domain
+from intents.classifier import ClassifierConfig
 from intents.domain import DomainError, load_domain
+from intents.embeddings import MODEL_CHOICES, EmbeddingsUnavailable
 from intents.evaluation import (
     DataError,
     IntentReport,
@@ -84,6 +86,14 @@ def _eval_parser() -> argparse.ArgumentParser:
         help="repeat with N seeds (for --shots/--holdout-intents) and "
         "report each run and the mean (default: 1)",
     )
+    parser.add_argument(
+        "--model",
+        choices=MODEL_CHOICES,
+        default="light",
+        help="intent model: n-grams only ('light', the default), n-grams + sentence "
+        "embeddings ('embeddings', needs the 'embeddings' extra), or embeddings when "
+        "installed ('auto')",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
@@ -107,7 +117,7 @@ def eval_main(argv: list[str]) -> int:
         if args.train is None:
             parser.error("--train is required unless --mood is given")
         reports = _run_intents(args, where)
-    except (DataError, DomainError) as exc:
+    except (DataError, DomainError, EmbeddingsUnavailable) as exc:
         print(f"carebot eval: error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
@@ -139,6 +149,7 @@ def _run_intents(args: argparse.Namespace, where: list[tuple[str, str]]) -> list
             run_train,
             run_test,
             oos_label=oos_label,
+            config=ClassifierConfig(model=args.model),
             progress=_progress,
             seed=seed if args.seeds > 1 or args.shots else None,
         )
@@ -168,7 +179,10 @@ def _print_intents(reports: list[IntentReport], *, as_json: bool) -> None:
         print(json.dumps({"runs": [r.as_dict() for r in reports], "mean": mean}, indent=2))
         return
     first = reports[0]
-    print(f"train rows {first.train_rows} ({first.intents} intents), test rows {first.test_rows}")
+    print(
+        f"model {first.model}, train rows {first.train_rows} ({first.intents} intents), "
+        f"test rows {first.test_rows}"
+    )
     header = "".join(f"{'seed ' + str(r.seed):>10}" for r in reports) if len(reports) > 1 else ""
     print(f"{'':22}{header}{'mean' if len(reports) > 1 else 'value':>10}")
     for title, key in _ROWS:

@@ -15,11 +15,14 @@ def trained_classifier(
     """The domain's classifier, cached under a key of the data hash and the config."""
     config = config or ClassifierConfig()
     folder = cache.default_cache_dir() if cache_dir is None else cache_dir
-    key = cache.cache_key(domain.fingerprint(), repr(config))
+    classifier = IntentClassifier(config)
+    # "auto" resolves by what is installed: the key names the model actually used.
+    encoder = classifier.encoder.fingerprint if classifier.encoder else "light"
+    key = cache.cache_key(domain.fingerprint(), repr(config), encoder)
     cached = cache.load(folder, key)
     if isinstance(cached, IntentClassifier):
         return cached
     texts, labels = domain.training_data()
-    classifier = IntentClassifier(config).fit(texts, labels)
+    classifier.fit(texts, labels)
     cache.save(folder, key, classifier)
     return classifier
