@@ -200,10 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
 NO_SETTINGS = {"eval", "domain"}
 
 
+def _split_pass_through(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Cut the arguments of ``eval``/``domain`` off before argparse sees them.
+
+    argparse's ``REMAINDER`` does not take a first argument that starts with ``-``, so
+    ``carebot eval --train FILE`` (and ``--help``) would be refused as unknown options.
+    """
+    for index, word in enumerate(argv):
+        if word in NO_SETTINGS:
+            return argv[: index + 1], argv[index + 1 :]
+        if not word.startswith("-"):
+            break
+    return argv, []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``carebot`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    head, rest = _split_pass_through(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(head)
+    if rest:
+        args.rest = rest
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

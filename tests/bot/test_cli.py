@@ -74,3 +74,24 @@ def test_python_dash_m_bot_is_the_same_command() -> None:
         check=False,
     )
     assert result.returncode == 0 and "carebot" in result.stdout
+
+
+def test_eval_and_domain_take_their_own_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`carebot eval --train …` and `carebot domain check --strict` reach their own parsers."""
+    train = tmp_path / "train.csv"
+    train.write_text(
+        "text,label\nhello,greet\nhi there,greet\ngood morning,greet\n"
+        "where is my refund,refund\nrefund my money,refund\nI want a refund,refund\n"
+    )
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nhello friend,greet\nmy refund please,refund\n")
+    assert main(["eval", "--train", str(train), "--test", str(test), "--json"]) == 0
+    assert '"accuracy"' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--help"])
+    assert exit_info.value.code == 0
+    assert "--train" in capsys.readouterr().out
+    assert main(["-v", "domain", "check"]) == 0
+    assert "error(s)" in capsys.readouterr().out
