@@ -37,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from intents.calibration import choose_threshold, fit_temperature, softmax
+from intents.fast_tfidf import OneText, one_row
 from intents.types import IntentScore
 
 FloatArray = np.ndarray
@@ -148,7 +149,15 @@ class _LinearModel:
         return self
 
     def _features(self, texts: Sequence[str]) -> csr_matrix:
+        if len(texts) == 1:  # a customer message: the same row, without sklearn's overhead
+            return one_row(self._one_text(), texts[0])
         return csr_matrix(hstack([self.word.transform(texts), self.char.transform(texts)]))
+
+    def _one_text(self) -> list[OneText]:
+        parts: list[OneText] | None = getattr(self, "_one", None)
+        if parts is None or parts[0].vectorizer is not self.word:
+            parts = self._one = [OneText(self.word), OneText(self.char)]
+        return parts
 
     def scores(self, texts: Sequence[str]) -> FloatArray:
         return self._raw(self._features(texts))
