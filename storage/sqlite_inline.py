@@ -17,18 +17,29 @@ Running them inline is safe only if nothing waits for a lock on the loop's threa
 * **After BEGIN IMMEDIATE** the transaction holds the write lock, and in WAL mode readers
   never block writers, so no later statement of it waits; a short ``busy_timeout`` covers
   SQLite's rare transient cases (WAL recovery) without stalling the loop for long.
+* **Checkpoints** (copying the WAL back into the database file, with an fsync) are the one
+  slow step SQLite takes on its own, at a commit. They are switched off on these
+  connections and run instead every :data:`CHECKPOINT_EVERY` commits on a worker thread,
+  through a connection of its own; in WAL mode a checkpoint runs alongside writers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.request import pathname2url
 
 INLINE_BUSY_TIMEOUT_MS = 50
 """How long one statement may wait on SQLite's own busy handler (it blocks the loop)."""
+CHECKPOINT_EVERY = 200
+"""Commits of one connection between two background checkpoints."""
+log = logging.getLogger(__name__)
+_checkpointing: set[str] = set()  # database files with a checkpoint under way
+checkpoints_done = 0
 
 
 class InlineCursor:
@@ -119,9 +130,12 @@ class _InlineQueue:
 class InlineConnection:
     """What SQLAlchemy's ``sqlite+aiosqlite`` dialect needs from ``aiosqlite.Connection``."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: str, *, uri: bool = False) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._tx = _InlineQueue(self)
+        self._path = path
+        self._uri = uri
+        self._commits = 0
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -143,8 +157,11 @@ class InlineConnection:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        """Commit the current transaction."""
+        """Commit the current transaction (now and then starting a checkpoint)."""
         self._conn.commit()
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0:
+            checkpoint_soon(self._path, uri=self._uri)
 
     async def rollback(self) -> None:
         """Roll back the current transaction."""
@@ -185,6 +202,33 @@ class InlineConnection:
             self._connection = None
 
 
+def checkpoint_soon(path: str, *, uri: bool = False) -> asyncio.Future[None] | None:
+    """Checkpoint ``path``'s WAL on a worker thread, unless one is under way already."""
+    if path in _checkpointing or path == ":memory:":
+        return None
+    _checkpointing.add(path)
+    future = asyncio.get_running_loop().run_in_executor(None, _checkpoint, path, uri)
+
+    def done(finished: asyncio.Future[None]) -> None:
+        _checkpointing.discard(path)
+        if not finished.cancelled() and finished.exception() is not None:
+            log.warning("SQLite checkpoint failed: %s", finished.exception())
+
+    future.add_done_callback(done)
+    return future
+
+
+def _checkpoint(path: str, uri: bool) -> None:
+    global checkpoints_done
+    target = path if uri else f"file:{pathname2url(path)}?mode=rw"  # never create a file
+    connection = sqlite3.connect(target, uri=True, timeout=0, isolation_level=None)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for a lock
+        checkpoints_done += 1
+    finally:
+        connection.close()
+
+
 def inline_creator(path: str, *, uri: bool = False) -> Callable[[], Any]:
     """An ``async_creator`` for ``create_async_engine`` opening ``path`` inline."""
 
@@ -193,6 +237,7 @@ def inline_creator(path: str, *, uri: bool = False) -> Callable[[], Any]:
             path, uri=uri, isolation_level=None, check_same_thread=False, timeout=0
         )
         connection.execute(f"PRAGMA busy_timeout={INLINE_BUSY_TIMEOUT_MS}")
-        return InlineConnection(connection)
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # see checkpoint_soon
+        return InlineConnection(connection, path, uri=uri)
 
     return create
