@@ -122,10 +122,10 @@ class Dispatcher:
         """Deliver rows the engine just committed with a lease (see
         :meth:`storage.work_queues.OutboxRepository.lease_added`); ``waiting`` are the
         lanes of rows it committed without one, to claim once their lane is free."""
-        self._waiting |= waiting
         start = self._start
-        if start is None:  # stopped meanwhile: the leases expire and the rows are claimed
+        if start is None:  # not running: the leases expire and the rows are claimed
             return
+        self._waiting |= waiting
         for item in items:
             self._handed.add(item.id)
             start(self._delivery(item))

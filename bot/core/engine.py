@@ -180,7 +180,7 @@ class ConversationEngine:
         self, turn: Turn, uow: UnitOfWork | None = None, handed: list[OutboxItem] | None = None
     ) -> Outcome:
         handed = handed or []
-        if uow is not None and handed and self.courier is not None:
+        if uow is not None and self.courier is not None and uow.outbox.added:
             ids = {id(item) for item in handed}
             waiting = {item.lane for item in uow.outbox.added if id(item) not in ids}
             self.courier.take(handed, waiting)

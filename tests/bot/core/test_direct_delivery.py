@@ -9,6 +9,7 @@ at-least-once after a crash, and no claim of a handed row by anyone else.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -27,11 +28,16 @@ from tests.scripted import ScriptedUnderstander
 
 @pytest.fixture
 async def running(
-    database: Database, understander: Understander, clock: FakeClock
+    request: pytest.FixtureRequest,
+    database: Database,
+    understander: Understander,
+    clock: FakeClock,
 ) -> AsyncIterator[Harness]:
-    """A harness whose dispatcher loop runs in the background (polling every 50 ms)."""
+    """A harness whose dispatcher loop runs in the background (polling every 50 ms unless
+    the test says otherwise)."""
+    poll = float(getattr(request, "param", 0.05))
     harness = build_harness(
-        database, ScriptedUnderstander(understander), clock, outbox_poll_seconds=0.05
+        database, ScriptedUnderstander(understander), clock, outbox_poll_seconds=poll
     )
     stop = asyncio.Event()
     loop = asyncio.create_task(harness.carebot.dispatcher.run_forever(stop))
@@ -42,11 +48,11 @@ async def running(
 
 
 async def _until(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if check():
-            return
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 def _count_claims(dispatcher: Dispatcher) -> list[int]:
@@ -101,6 +107,7 @@ async def test_a_chat_keeps_its_order_behind_a_failing_reply(
     assert [d.id for d in running.customer_out.deliveries] == [first.id, second.id]
 
 
+@pytest.mark.parametrize("running", [5.0], indirect=True)  # no poll in time: a wake-up
 async def test_a_reply_waits_for_the_previous_one_still_being_sent(running: Harness) -> None:
     gate = asyncio.Event()
     sender = running.customer_out
@@ -115,8 +122,9 @@ async def test_a_reply_waits_for_the_previous_one_still_being_sent(running: Harn
     await running.engine.handle(CustomerMessage(running.customer(), "do you ship abroad", "u2"))
     first, second = await _rows(running)
     assert first.leased_until is not None and second.leased_until is None
+    await asyncio.sleep(0.2)  # the claim loop has looked, found the chat busy, and sleeps
     gate.set()
-    await _until(lambda: len(sender.deliveries) == 2)
+    await _until(lambda: len(sender.deliveries) == 2, seconds=2.0)  # well before a poll
     assert [d.id for d in sender.deliveries] == [first.id, second.id]
 
 
