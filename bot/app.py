@@ -152,6 +152,7 @@ def assemble_carebot(
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         max_backoff=settings.outbox_max_backoff_seconds,
     )
+    engine.courier = dispatcher  # replies go straight to it while its loop runs
     carebot = Carebot(
         settings=settings,
         db=db,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sklearn
 
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 """Bump when the pickled classes change shape, so old cache files are ignored."""
 
 

@@ -44,6 +44,7 @@ from sklearn.svm import LinearSVC
 
 from intents.calibration import choose_threshold, fit_temperature, softmax
 from intents.embeddings import SentenceEncoder, resolve
+from intents.fast_tfidf import OneText, one_row
 from intents.types import IntentScore
 
 FloatArray = np.ndarray
@@ -180,10 +181,20 @@ class _LinearModel:
         return csr_matrix(self.config.embedding_weight * np.asarray(vectors, dtype=np.float32))
 
     def _features(self, texts: Sequence[str], vectors: FloatArray | None = None) -> csr_matrix:
-        blocks = [self.word.transform(texts), self.char.transform(texts)]
-        if self.encoder is not None:
-            blocks.append(self._dense(self.encoder.encode(texts) if vectors is None else vectors))
-        return csr_matrix(hstack(blocks))
+        if len(texts) == 1:  # a customer message: the same row, without sklearn's overhead
+            ngrams = one_row(self._one_text(), texts[0])
+        else:
+            ngrams = csr_matrix(hstack([self.word.transform(texts), self.char.transform(texts)]))
+        if self.encoder is None:
+            return ngrams
+        dense = self._dense(self.encoder.encode(texts) if vectors is None else vectors)
+        return csr_matrix(hstack([ngrams, dense]))
+
+    def _one_text(self) -> list[OneText]:
+        parts: list[OneText] | None = getattr(self, "_one", None)
+        if parts is None or parts[0].vectorizer is not self.word:
+            parts = self._one = [OneText(self.word), OneText(self.char)]
+        return parts
 
     def scores(self, texts: Sequence[str]) -> FloatArray:
         return self._raw(self._features(texts))

@@ -14,6 +14,7 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from intents.domain import FaqEntry
+from intents.fast_tfidf import OneText, one_row
 from intents.types import KnowledgeAnswer
 
 KNOWLEDGE_MIN_SCORE = 0.45
@@ -41,6 +42,8 @@ class KnowledgeBase:
         )
         self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
         self._matrix = None
+        self._one: list[OneText] | None = None  # built on first use, once fitted
+        self._last: tuple[str, np.ndarray] | None = None
         if variants:
             # Word n-grams without stop words carry the topic; character n-grams catch
             # typos and word forms. Each half is L2-normalised, so the mean of the two
@@ -80,6 +83,13 @@ class KnowledgeBase:
     def _variant_scores(self, text: str) -> np.ndarray:
         if self._matrix is None or not text.strip():
             return np.zeros(0)
-        query = hstack([self._word.transform([text]), self._char.transform([text])]).tocsr()
+        if self._last is not None and self._last[0] == text:
+            return self._last[1]  # best() then score() for the same message
+        if self._one is None:
+            self._one = [OneText(self._word), OneText(self._char)]
+        query = one_row(self._one, text)
         sims = np.asarray((self._matrix @ query.T).toarray()).ravel() / 2.0
-        return np.clip(sims, 0.0, 1.0)
+        scores = np.clip(sims, 0.0, 1.0)
+        scores.setflags(write=False)
+        self._last = (text, scores)
+        return scores

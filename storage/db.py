@@ -1,9 +1,11 @@
 """The database: an async engine and session factory for SQLite or PostgreSQL.
 
 SQLite is the embedded default. It allows one writer at a time, so every unit of work
-on SQLite takes ``BEGIN IMMEDIATE`` (another process waits on the busy timeout instead of
-failing half-way) and, inside one process, an asyncio lock (tasks queue cheaply instead
-of spinning on the busy handler). PostgreSQL needs neither: row locks keep each
+on SQLite takes ``BEGIN IMMEDIATE`` (another writer is waited for before anything is
+written, instead of failing half-way) and, inside one process, an asyncio lock (tasks
+queue cheaply instead of spinning on the busy handler). Its statements run on the event
+loop's own thread (:mod:`storage.sqlite_inline`): they take microseconds, far less than
+a hop to a driver thread and back. PostgreSQL needs none of this: row locks keep each
 conversation in order and ``SKIP LOCKED`` shares work between workers.
 """
 
@@ -21,6 +23,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+from storage.sqlite_inline import INLINE_BUSY_TIMEOUT_MS, InlineConnection, inline_creator
+
+WRITE_LOCK_TIMEOUT_SECONDS = 30.0
+"""How long a SQLite transaction waits for another process's write to finish."""
 
 
 @dataclass
@@ -55,14 +63,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={INLINE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver = connection.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            await_only(driver.begin_immediate(WRITE_LOCK_TIMEOUT_SECONDS))
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_database(url: str, *, schema: str | None = None, echo: bool = False) -> Database:
@@ -70,7 +82,8 @@ def open_database(url: str, *, schema: str | None = None, echo: bool = False) ->
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
+        uri = str(parsed.query.get("uri", "")).lower() in ("1", "true")
+        kwargs["async_creator"] = inline_creator(parsed.database or ":memory:", uri=uri)
     elif schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     if parsed.get_backend_name() == "postgresql":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,33 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[st
     return module.insert(table).values(**values).on_conflict_do_nothing()
 
 
+_MESSAGES: Any = Message.__table__
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """A hot statement built once (with bound parameters): building one costs more than
+    running it on SQLite."""
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _row_values(message: Message) -> dict[str, Any]:
+    """Every column of a new message, column defaults filled in as the ORM would."""
+    values: dict[str, Any] = {}
+    for column in _MESSAGES.columns:
+        if column.primary_key:
+            continue
+        value = getattr(message, column.key, None)
+        default = column.default
+        if value is None and default is not None:
+            value = default.arg if default.is_scalar else default.arg(None)
+        values[column.key] = value
+    return values
+
+
 class _Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -47,10 +74,16 @@ class InboxRepository(_Repository):
 
     async def first_time(self, source: str, event_id: str) -> bool:
         """Record the delivery; False if it was recorded before (a duplicate)."""
-        stmt = insert_ignoring_conflicts(
-            self.session, ProcessedEvent, {"source": source, "event_id": event_id}
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        stmt = _built(
+            ("inbox", dialect),
+            lambda: insert_ignoring_conflicts(
+                self.session,
+                ProcessedEvent.__table__,  # Core: an ORM insert with parameters is a bulk insert
+                {"source": bindparam("source"), "event_id": bindparam("event_id")},
+            ),
         )
-        result = await self.session.execute(stmt)
+        result = await self.session.execute(stmt, {"source": source, "event_id": event_id})
         return bool(getattr(result, "rowcount", 0))
 
 
@@ -66,12 +99,18 @@ class CustomerRepository(_Repository):
 
     async def find(self, channel: str, external_id: str, *, lock: bool = False) -> Customer | None:
         """The customer known under this identity, if any (``lock``: row lock, PostgreSQL)."""
-        stmt = select(Customer).where(
-            Customer.channel == channel, Customer.external_id == external_id
-        )
-        if lock and self._locks_rows:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        locked = lock and self._locks_rows
+
+        def build() -> Any:
+            stmt = select(Customer).where(
+                Customer.channel == bindparam("channel"),
+                Customer.external_id == bindparam("external_id"),
+            )
+            return stmt.with_for_update() if locked else stmt
+
+        stmt = _built(("customer", locked), build)
+        found = await self.session.execute(stmt, {"channel": channel, "external_id": external_id})
+        return found.scalar_one_or_none()
 
     async def ensure(
         self, channel: str, external_id: str, address: str, now: datetime | None = None
@@ -131,13 +170,20 @@ class ConversationRepository(_Repository):
 
     async def open_for(self, customer_id: int) -> Conversation | None:
         """The customer's open conversation, if one is open."""
-        stmt = (
-            select(Conversation)
-            .where(Conversation.customer_id == customer_id, Conversation.status.in_(OPEN_STATUSES))
-            .order_by(Conversation.id.desc())
-            .limit(1)
+        stmt = _built(
+            ("open_for",),
+            lambda: (
+                select(Conversation)
+                .where(
+                    Conversation.customer_id == bindparam("customer_id"),
+                    Conversation.status.in_(OPEN_STATUSES),
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            ),
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        found = await self.session.execute(stmt, {"customer_id": customer_id})
+        return found.scalar_one_or_none()
 
     async def latest_for(self, customer_id: int) -> Conversation | None:
         """The customer's most recent conversation, open or not."""
@@ -180,14 +226,32 @@ class ConversationRepository(_Repository):
 
 
 class MessageRepository(_Repository):
-    """The transcript."""
+    """The transcript.
+
+    New messages are written with one Core INSERT for the whole unit of work (before its
+    commit, or before a query that reads messages), not by the ORM's flush: they are
+    never changed afterwards, and tracking them cost more than writing them.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._staged: list[Message] = []
 
     def add(self, message: Message) -> None:
         """Stage a message."""
-        self.session.add(message)
+        self._staged.append(message)
+
+    async def write_staged(self) -> None:
+        """Insert the staged messages now (the unit of work does this before committing)."""
+        if not self._staged:
+            return
+        rows = [_row_values(message) for message in self._staged]
+        self._staged.clear()
+        await self.session.execute(insert(_MESSAGES), rows)
 
     async def seen_platform_id(self, channel: str, platform_message_id: str) -> bool:
         """True if this platform message was stored already."""
+        await self.write_staged()
         stmt = select(func.count()).where(
             Message.channel == channel, Message.platform_message_id == platform_message_id
         )
@@ -195,6 +259,7 @@ class MessageRepository(_Repository):
 
     async def transcript(self, conversation_id: int, *, limit: int = 200) -> Sequence[Message]:
         """The conversation's messages, oldest first (the last ``limit``)."""
+        await self.write_staged()
         stmt = (
             select(Message)
             .where(Message.conversation_id == conversation_id)

@@ -11,11 +11,12 @@ row of a lane can be claimed, so retries never reorder a conversation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Job, JobStatus, OutboxItem, OutboxStatus, utcnow
@@ -24,6 +25,10 @@ from storage.repositories import _Repository, insert_ignoring_conflicts
 
 class OutboxRepository(_Repository):
     """Pending deliveries."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self.added: list[OutboxItem] = []  # staged by this unit of work, in order
 
     def add(
         self,
@@ -51,34 +56,50 @@ class OutboxRepository(_Repository):
             next_attempt_at=now,
         )
         self.session.add(item)
+        self.added.append(item)
         return item
+
+    async def lease_added(
+        self,
+        *,
+        channels: Collection[str],
+        lease: timedelta,
+        now: datetime,
+        settled: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Lease rows staged in this unit of work, so they are delivered straight away.
+
+        Only customer rows of ``channels``, and only the first row of a lane that has no
+        older pending row (unless that row's id is in ``settled``: it already reached the
+        platform and only its result is still to be recorded) — a lane's messages keep
+        their order. The lease is committed with the rows: no other worker claims them
+        while it runs, and if this one dies they are claimed again when it expires.
+        """
+        firsts: dict[str, OutboxItem] = {}
+        for item in self.added:
+            firsts.setdefault(item.lane, item)
+        wanted = [i for i in firsts.values() if i.target == "customer" and i.channel in channels]
+        if not wanted:
+            return []
+        own = [item.id for item in self.added if item.id is not None]
+        rows = await self.session.execute(
+            _older_pending(), {"lanes": [i.lane for i in wanted], "own": own or [-1]}
+        )
+        busy = {lane for item_id, lane in rows if item_id not in settled}
+        leased = [item for item in wanted if item.lane not in busy]
+        for item in leased:
+            item.leased_until = now + lease
+            item.attempts += 1
+        return leased
 
     async def claim(
         self, *, channels: Sequence[str], limit: int, lease: timedelta, now: datetime | None = None
     ) -> list[OutboxItem]:
         """Lease up to ``limit`` deliveries that are due, at most one per lane."""
         now = now or utcnow()
-        earlier = aliased(OutboxItem)
-        blocked = exists().where(
-            earlier.lane == OutboxItem.lane,
-            earlier.status == OutboxStatus.PENDING,
-            earlier.id < OutboxItem.id,
-        )
-        stmt = (
-            select(OutboxItem)
-            .where(
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.channel.in_(list(channels)),
-                OutboxItem.next_attempt_at <= now,
-                or_(OutboxItem.leased_until.is_(None), OutboxItem.leased_until < now),
-                ~blocked,
-            )
-            .order_by(OutboxItem.id)
-            .limit(limit)
-        )
-        if self._locks_rows:
-            stmt = stmt.with_for_update(skip_locked=True, of=OutboxItem)
-        items = list((await self.session.execute(stmt)).scalars().all())
+        stmt = _claim_statement(self._locks_rows)
+        params = {"channels": list(channels), "now": now, "limit": limit}
+        items = list((await self.session.execute(stmt, params)).scalars().all())
         for item in items:
             item.leased_until = now + lease
             item.attempts += 1
@@ -87,6 +108,68 @@ class OutboxRepository(_Repository):
     async def get(self, item_id: int) -> OutboxItem | None:
         """One delivery by id."""
         return await self.session.get(OutboxItem, item_id)
+
+    async def mark_sent(self, rows: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """Record deliveries the platform accepted (id, platform message id): one statement."""
+        table: Any = OutboxItem.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                result_ref=bindparam("ref"),
+                leased_until=None,
+            )
+        )
+        await self.session.execute(stmt, [{"row_id": row, "ref": ref} for row, ref in rows])
+
+
+_CLAIMS: dict[bool, Select[OutboxItem]] = {}
+_OLDER: list[Select[int, str]] = []
+
+
+def _older_pending() -> Select[int, str]:
+    """Pending rows of some lanes, other than this unit of work's own (built once)."""
+    if not _OLDER:
+        _OLDER.append(
+            select(OutboxItem.id, OutboxItem.lane).where(
+                OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.id.not_in(bindparam("own", expanding=True)),
+            )
+        )
+    return _OLDER[0]
+
+
+def _claim_statement(locks_rows: bool) -> Select[OutboxItem]:
+    """The claim query, built once: building it costs more than running it on SQLite."""
+    found = _CLAIMS.get(locks_rows)
+    if found is not None:
+        return found
+    earlier = aliased(OutboxItem)
+    now: Any = bindparam("now")
+    blocked = exists().where(
+        earlier.lane == OutboxItem.lane,
+        earlier.status == OutboxStatus.PENDING,
+        earlier.id < OutboxItem.id,
+    )
+    stmt = (
+        select(OutboxItem)
+        .where(
+            OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.channel.in_(bindparam("channels", expanding=True)),
+            OutboxItem.next_attempt_at <= now,
+            or_(OutboxItem.leased_until.is_(None), OutboxItem.leased_until < now),
+            ~blocked,
+        )
+        .order_by(OutboxItem.id)
+        .limit(bindparam("limit"))
+    )
+    if locks_rows:
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxItem)
+    _CLAIMS[locks_rows] = stmt
+    return stmt
 
 
 class JobRepository(_Repository):

@@ -23,6 +23,7 @@ Staff-side kinds (``target="staff"``), for Slack or the console desk; all carry
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 CUSTOMER_TEXT = "customer.text"
@@ -68,6 +69,8 @@ class Delivery:
     staff_thread: str | None = None  # Slack thread ts of the handoff card
     staff_channel: str | None = None
     attempt: int = 1
+    lane: str = ""  # its conversation or thread: rows of a lane are delivered in order
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)

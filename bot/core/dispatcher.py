@@ -9,6 +9,11 @@ is parked as ``dead`` with its last error, never silently dropped.
 In the background loop every delivery runs as its own task, so one slow chat (a per-chat
 rate limit, a slow platform call) never holds up the others; results are recorded in
 small batches, one transaction each.
+
+While that loop runs, the engine hands it rows straight after committing them
+(:meth:`Dispatcher.take`), leased in the same transaction, so a reply does not wait for
+a claim round. The table stays the source of truth: a row handed over but never recorded
+is claimed again once its lease expires.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
+_SIDE = frozenset({STAFF_HANDOFF, CUSTOMER_SURVEY})  # kinds whose receipt is stored elsewhere
 
 
 def backoff_seconds(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
@@ -76,6 +82,10 @@ class Dispatcher:
         self.wake = wake or asyncio.Event()
         self.max_backoff = max_backoff
         self._flying: set[int] = set()  # rows this worker sent or is sending, not yet recorded
+        self._settled: set[int] = set()  # of those, rows the platform accepted
+        self._handed: set[int] = set()  # rows handed over by the engine, not yet recorded
+        self._waiting: set[str] = set()  # lanes with rows committed behind a handed one
+        self._start: Callable[[Delivery], None] | None = None  # set while the loop runs
         self.delivered = 0
         self.failures = 0
 
@@ -97,6 +107,29 @@ class Dispatcher:
                 break
         return total
 
+    # Rows handed over by the engine ------------------------------------------------------
+    def accepts(self, channel: str) -> bool:
+        """True while the background loop runs and ``channel`` has a sender."""
+        return self._start is not None and channel in self.senders
+
+    @property
+    def settled(self) -> set[int]:
+        """Rows the platform accepted whose result is not recorded yet: they no longer
+        hold back the next row of their lane."""
+        return self._settled
+
+    def take(self, items: list[OutboxItem], waiting: set[str]) -> None:
+        """Deliver rows the engine just committed with a lease (see
+        :meth:`storage.work_queues.OutboxRepository.lease_added`); ``waiting`` are the
+        lanes of rows it committed without one, to claim once their lane is free."""
+        start = self._start
+        if start is None:  # not running: the leases expire and the rows are claimed
+            return
+        self._waiting |= waiting
+        for item in items:
+            self._handed.add(item.id)
+            start(self._delivery(item))
+
     # The background loop ----------------------------------------------------------------
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set, then let in-flight deliveries finish."""
@@ -106,8 +139,20 @@ class Dispatcher:
         capacity = self.batch * 4
 
         async def deliver(delivery: Delivery) -> None:
-            await results.put(await self._attempt(delivery))
+            attempt = await self._attempt(delivery)
+            if attempt.result == "sent":
+                self._settled.add(delivery.id)
+            await results.put(attempt)
 
+        def start(delivery: Delivery) -> None:
+            if delivery.id in self._flying:  # our own lease ran out under load:
+                return  # the claim just renewed it; sending again would duplicate
+            self._flying.add(delivery.id)
+            task = asyncio.create_task(deliver(delivery))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+
+        self._start = start
         try:
             while not stop.is_set():
                 claimed: list[Delivery] = []
@@ -119,16 +164,12 @@ class Dispatcher:
                     except Exception:
                         log.exception("dispatcher could not claim deliveries; retrying")
                 for delivery in claimed:
-                    if delivery.id in self._flying:  # our own lease ran out under load:
-                        continue  # the claim just renewed it; sending again would duplicate
-                    self._flying.add(delivery.id)
-                    task = asyncio.create_task(deliver(delivery))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
+                    start(delivery)
                 if claimed:
                     continue
                 await self._sleep(stop)
         finally:
+            self._start = None
             if in_flight:
                 await asyncio.wait(in_flight, timeout=10)
             await results.join()
@@ -156,10 +197,20 @@ class Dispatcher:
                     "could not record %d deliveries; their leases will expire", len(batch)
                 )
             finally:
+                wake = False
                 for attempt in batch:
-                    self._flying.discard(attempt.delivery.id)
+                    row = attempt.delivery.id
+                    self._flying.discard(row)
+                    self._settled.discard(row)
+                    lane = attempt.delivery.lane
+                    handed = row in self._handed
+                    self._handed.discard(row)
+                    if not handed or attempt.result != "sent" or lane in self._waiting:
+                        wake = True  # a recorded row may unblock the next one of its lane
+                        self._waiting.discard(lane)
                     results.task_done()
-            self.wake.set()  # a recorded row may unblock the next one of its lane
+            if wake:
+                self.wake.set()
 
     async def _record_patiently(self, batch: list[Attempt], tries: int = 4) -> None:
         """Record, retrying briefly: a dropped database connection must not turn deliveries
@@ -193,6 +244,12 @@ class Dispatcher:
             found = await uow.handoffs.get(int(handoff_id))
             if found is not None:
                 thread, channel = found.staff_thread, found.staff_channel
+        return self._delivery(item, thread, channel)
+
+    @staticmethod
+    def _delivery(
+        item: OutboxItem, thread: str | None = None, channel: str | None = None
+    ) -> Delivery:
         return Delivery(
             id=item.id,
             kind=item.kind,
@@ -202,6 +259,8 @@ class Dispatcher:
             staff_thread=thread,
             staff_channel=channel,
             attempt=item.attempts,
+            lane=item.lane,
+            queued_at=item.created_at,
         )
 
     async def _attempt(self, delivery: Delivery) -> Attempt:
@@ -223,7 +282,12 @@ class Dispatcher:
         if not attempts:
             return
         async with UnitOfWork(self.db) as uow:
+            plain = [a for a in attempts if a.result == "sent" and a.delivery.kind not in _SIDE]
+            if plain:
+                await self._sent_plainly(uow, plain)
             for attempt in attempts:
+                if attempt.result == "sent" and attempt.delivery.kind not in _SIDE:
+                    continue
                 item = await uow.outbox.get(attempt.delivery.id)
                 if item is None:
                     continue
@@ -233,6 +297,21 @@ class Dispatcher:
                 else:
                     await self._failed(uow, item, attempt)
             await uow.commit()
+
+    async def _sent_plainly(self, uow: UnitOfWork, attempts: list[Attempt]) -> None:
+        """Rows whose success changes nothing else: one UPDATE for all of them."""
+        now = self.clock()
+        await uow.outbox.mark_sent(
+            [(a.delivery.id, (a.receipt or Receipt()).platform_id) for a in attempts], now
+        )
+        for attempt in attempts:
+            delivery = attempt.delivery
+            self.delivered += 1
+            metrics.MESSAGES_OUT.labels(channel=delivery.channel, kind=delivery.kind).inc()
+            if delivery.queued_at is not None:
+                metrics.DELIVERY_LAG_SECONDS.labels(channel=delivery.channel).observe(
+                    max(0.0, (now - delivery.queued_at).total_seconds())
+                )
 
     async def _sent(self, uow: UnitOfWork, item: OutboxItem, attempt: Attempt) -> None:
         delivery, receipt = attempt.delivery, attempt.receipt or Receipt()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.core import metrics
 from bot.core.customer_events import handle_customer_event
+from bot.core.dispatcher import Dispatcher
 from bot.core.events import (
     CustomerEvent,
     CustomerRef,
@@ -32,7 +33,7 @@ from bot.core.staff_flow import handle_staff_event
 from bot.core.timers import close_inactive, run_timer
 from bot.core.turn import Services, Turn
 from storage.db import Database
-from storage.models import Conversation, Customer, JobStatus, utcnow
+from storage.models import Conversation, Customer, JobStatus, OutboxItem, utcnow
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class ConversationEngine:
         self.clock = clock
         self.locks = KeyedLocks()
         self.work_ready = asyncio.Event()  # set when new outbox rows or timers were committed
+        self.courier: Dispatcher | None = None  # the running dispatcher, if any
 
     # Entry point ---------------------------------------------------------------------
     async def handle(self, event: InboundEvent) -> Outcome:
@@ -112,11 +114,12 @@ class ConversationEngine:
             if duplicate:
                 await uow.rollback()
                 return Outcome(handled=False, duplicate=True)
+            handed = await self._lease_for_courier(uow, turn.now)
             try:
                 await uow.commit()
             except IntegrityError:  # the same platform message, delivered under a new id
                 return Outcome(handled=False, duplicate=True)
-        return self._outcome(turn)
+        return self._outcome(turn, uow, handed)
 
     def _refresh_profile(self, customer: Customer, ref: CustomerRef) -> None:
         now = self.clock()
@@ -156,11 +159,34 @@ class ConversationEngine:
             turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
             turn.conversation = await uow.conversations.get(event.conversation_id)
             await handle_staff_event(turn, event)
+            handed = await self._lease_for_courier(uow, turn.now)
             await uow.commit()
-        return self._outcome(turn)
+        return self._outcome(turn, uow, handed)
 
-    def _outcome(self, turn: Turn) -> Outcome:
-        if turn.queued:
+    async def _lease_for_courier(self, uow: UnitOfWork, now: datetime) -> list[OutboxItem]:
+        """Lease the turn's first reply per chat for the running dispatcher (see
+        :meth:`Dispatcher.take`), in the turn's own transaction."""
+        courier = self.courier
+        if courier is None or not uow.outbox.added:
+            return []
+        channels = {item.channel for item in uow.outbox.added if courier.accepts(item.channel)}
+        if not channels:
+            return []
+        return await uow.outbox.lease_added(
+            channels=channels, lease=courier.lease, now=now, settled=courier.settled
+        )
+
+    def _outcome(
+        self, turn: Turn, uow: UnitOfWork | None = None, handed: list[OutboxItem] | None = None
+    ) -> Outcome:
+        handed = handed or []
+        if uow is not None and self.courier is not None and uow.outbox.added:
+            ids = {id(item) for item in handed}
+            waiting = {item.lane for item in uow.outbox.added if id(item) not in ids}
+            self.courier.take(handed, waiting)
+            if waiting:
+                self.work_ready.set()
+        elif turn.queued:
             self.work_ready.set()
         conversation = turn.conversation
         return Outcome(
@@ -245,8 +271,9 @@ class ConversationEngine:
             await run_timer(turn, job)
             job.status = JobStatus.DONE
             job.leased_until = None
+            handed = await self._lease_for_courier(uow, now)
             await uow.commit()
-        self._outcome(turn)
+        self._outcome(turn, uow, handed)
         return True
 
     async def sweep_inactive(self, *, limit: int = 500) -> int:
