@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -87,11 +88,15 @@ def test_eval_and_domain_take_their_own_options(
     )
     test = tmp_path / "test.csv"
     test.write_text("text,label\nhello friend,greet\nmy refund please,refund\n")
-    assert main(["eval", "--train", str(train), "--test", str(test), "--json"]) == 0
-    assert '"accuracy"' in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        main(["eval", "--help"])
-    assert exit_info.value.code == 0
-    assert "--train" in capsys.readouterr().out
-    assert main(["-v", "domain", "check"]) == 0
-    assert "error(s)" in capsys.readouterr().out
+    handlers, level = logging.root.handlers[:], logging.root.level
+    try:
+        assert main(["eval", "--train", str(train), "--test", str(test), "--json"]) == 0
+        assert '"accuracy"' in capsys.readouterr().out
+        with pytest.raises(SystemExit) as exit_info:
+            main(["eval", "--help"])
+        assert exit_info.value.code == 0
+        assert "--train" in capsys.readouterr().out
+        assert main(["-v", "domain", "check"]) == 0
+        assert "error(s)" in capsys.readouterr().out
+    finally:  # the CLI configured logging onto pytest's captured stream: undo that
+        logging.root.handlers[:], logging.root.level = handlers, level
