@@ -18,19 +18,20 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
+    bindparam,
     case,
     func,
     literal,
     not_,
     or_,
     select,
-    union_all,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Conversation, Handoff
+from storage.models._base import UTCDateTime
 from storage.report_queries import (
     Window,
     cube,
@@ -273,11 +274,17 @@ async def _values(
     sizes: dict[tuple[int, object], dict[int, int]],
     postgres: bool,
 ) -> Table:
-    d = durations.c
-    bounds = {period: (since, until) for period, since, until in periods}
+    # Written as plain SQL text: a few hundred tiny lookups, and compiling them as
+    # SQLAlchemy constructs cost more than running them.
+    params: dict[str, object] = {}
+    types: dict[str, Any] = {}
+    for period, since, until in periods:
+        params[f"lo{period}"], params[f"hi{period}"] = since, until
+        types[f"lo{period}"] = types[f"hi{period}"] = UTCDateTime()
     wanted: dict[tuple[tuple[int, object], int], int] = {}
-    lookups: list[Select[Any]] = []
+    lookups: list[str] = []
     plans: dict[tuple[int, object], tuple[int, list[tuple[int, int, float]]]] = {}
+    values: dict[object, str] = {}
     for group, counts in sizes.items():
         n = sum(counts.values())
         if not n:
@@ -290,25 +297,28 @@ async def _values(
                     continue
                 bucket, offset = _locate(counts, rank)
                 period, value = group
-                since, until = bounds[period]
-                conditions = [
-                    d.metric == metric,
-                    d.bucket == bucket,
-                    d.started_at >= utc(since),
-                    d.started_at < utc(until),
-                ]
+                match = ""
                 if key is not None:
-                    conditions.append(d[key] == value)
-                inner = (
-                    select(d.seconds).where(*conditions).order_by(d.seconds).limit(1).offset(offset)
-                ).subquery()
+                    if value not in values:
+                        values[value] = f"v{len(values)}"
+                        params[values[value]] = value
+                    match = f" AND {key} = :{values[value]}"
                 wanted[(group, rank)] = len(lookups)
-                lookups.append(select(literal(len(lookups)).label("i"), inner.c.seconds))
+                lookups.append(
+                    f"SELECT {len(lookups)} AS i, seconds FROM (SELECT seconds "
+                    f"FROM report_durations WHERE metric = {int(metric)} "
+                    f"AND bucket = {int(bucket)}{match} AND started_at >= :lo{period} "
+                    f"AND started_at < :hi{period} ORDER BY seconds "
+                    f"LIMIT 1 OFFSET {int(offset)}) AS r{len(lookups)}"
+                )
     found: dict[int, float] = {}
-    for start in range(0, len(lookups), 200):
-        chunk = lookups[start : start + 200]
-        query = chunk[0] if len(chunk) == 1 else union_all(*chunk)
-        for index, seconds in await connection.execute(query):
+    for start in range(0, len(lookups), 250):
+        sql = " UNION ALL ".join(lookups[start : start + 250])
+        used = {name: value for name, value in params.items() if f":{name} " in sql}
+        query = text(sql).bindparams(
+            *(bindparam(name, type_=kind) for name, kind in types.items() if name in used)
+        )
+        for index, seconds in await connection.execute(query, used):
             found[int(index)] = float(seconds)
     table: Table = {}
     for group, (n, positions) in plans.items():
