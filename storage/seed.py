@@ -344,8 +344,8 @@ async def seed_database(
                     f"(SELECT max(id) FROM {name}))"
                 )
             await connection.exec_driver_sql("ANALYZE")
-    else:
-        async with db.engine.connect() as connection:
+    else:  # committed: on SQLite every connection opens a write transaction
+        async with db.engine.begin() as connection:
             await connection.exec_driver_sql("ANALYZE")
     return stats
 
