@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 
@@ -50,6 +51,16 @@ def _upgrade(connection: Connection) -> str | None:
     return _current_revision(connection)
 
 
+async def _refresh_rollups(connection: AsyncConnection) -> None:
+    """Count the hours a migration (or writes since the last report) left dirty."""
+    from storage import rollups
+
+    if await rollups.installed(connection):
+        sla, vip = await rollups.stored_settings(connection)
+        await rollups.refresh(connection, sla, vip)
+        await connection.commit()
+
+
 async def upgrade_database(db: Database) -> str | None:
     """Bring the schema to the newest revision; returns the revision now in place."""
     async with db.engine.connect() as connection:
@@ -58,6 +69,7 @@ async def upgrade_database(db: Database) -> str | None:
         try:
             revision = await connection.run_sync(_upgrade)
             await connection.commit()
+            await _refresh_rollups(connection)
         finally:
             if db.is_postgres:
                 await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -97,7 +97,13 @@ async def customers_at_risk(
     window: Window,
     limit: int = 10,
 ) -> list[AtRisk]:
-    """Customers with a rating of 1–2, an unresolved handoff, or three or more contacts."""
+    """Customers with a rating of 1–2, an unresolved handoff, or three or more contacts.
+
+    Ranked by low ratings first, so only customers with at least as many low ratings as
+    the ``limit``-th most can make the list: when enough customers have one, only they
+    are grouped (found through the surveys' score index), which gives the same rows as
+    grouping everyone.
+    """
     c, s = Conversation, Survey
     low = func.sum(case((and_(s.status == SurveyStatus.ANSWERED, s.score <= 2), 1), else_=0))
     unresolved = func.sum(
@@ -129,6 +135,9 @@ async def customers_at_risk(
         .order_by(low.desc(), unresolved.desc(), contacts.desc(), c.customer_id)
         .limit(limit)
     )
+    candidates = await _low_rated_customers(connection, window, limit)
+    if candidates is not None:
+        query = query.where(c.customer_id.in_(candidates))
     rows = (await connection.execute(query)).all()
     if not rows:
         return []
@@ -157,6 +166,34 @@ async def customers_at_risk(
             )
         )
     return result
+
+
+async def _low_rated_customers(
+    connection: AsyncConnection, window: Window, limit: int
+) -> Select[Any] | None:
+    """Customers with at least as many 1–2 ratings as the ``limit``-th most, or None
+    when fewer than ``limit`` customers have any (then everyone must be ranked)."""
+    c, s = Conversation, Survey
+    low = func.count().label("low")
+    per_customer = (
+        select(c.customer_id.label("customer"), low)
+        .select_from(s)
+        .join(c, c.id == s.conversation_id)
+        .where(s.status == SurveyStatus.ANSWERED, s.score <= 2, window.current)
+        .group_by(c.customer_id)
+        .subquery()
+    )
+    threshold = (
+        await connection.execute(
+            select(per_customer.c.low)
+            .order_by(per_customer.c.low.desc())
+            .limit(1)
+            .offset(max(0, limit - 1))
+        )
+    ).scalar()
+    if threshold is None or limit < 1:
+        return None
+    return select(per_customer.c.customer).where(per_customer.c.low >= threshold)
 
 
 async def touchpoints(

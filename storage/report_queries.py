@@ -121,7 +121,8 @@ def repeat_contact(window: Window) -> ColumnElement[bool]:
     )
 
 
-def _conversation_sums(window: Window) -> list[ColumnElement[Any]]:
+def conversation_sums(window: Window) -> list[ColumnElement[Any]]:
+    """Every conversation and survey count of :class:`~storage.report_model.Counts`."""
     c, s = Conversation, Survey
     answered = and_(s.status == SurveyStatus.ANSWERED, s.score.is_not(None))
     sums: list[ColumnElement[Any]] = [
@@ -143,11 +144,21 @@ def _conversation_sums(window: Window) -> list[ColumnElement[Any]]:
     return sums
 
 
-def _handoff_sums(window: Window) -> list[ColumnElement[Any]]:
+def handoff_wait(window: Window) -> ColumnElement[float]:
+    """Seconds from the request to the first human reply (to the end, or to now if open)."""
     h = Handoff
     waited_until = func.coalesce(h.first_human_reply_at, h.ended_at, utc(window.now))
-    elapsed = seconds_between(h.requested_at, waited_until, window.sqlite)
-    target = case((h.priority, window.vip_sla_seconds), else_=window.sla_seconds)
+    return seconds_between(h.requested_at, waited_until, window.sqlite)
+
+
+def handoff_target(window: Window) -> ColumnElement[float]:
+    """The SLA of a handoff in seconds (VIPs have their own)."""
+    return case((Handoff.priority, window.vip_sla_seconds), else_=window.sla_seconds)
+
+
+def _handoff_sums(window: Window) -> list[ColumnElement[Any]]:
+    h = Handoff
+    elapsed, target = handoff_wait(window), handoff_target(window)
     return [
         func.count().label("handoffs"),
         _one(h.first_human_reply_at.is_not(None)).label("handoffs_answered"),
@@ -164,7 +175,8 @@ def _grouped(
     return select(*labelled, *sums).group_by(*labelled)
 
 
-def _dimensions(window: Window, keys: Sequence[str]) -> dict[str, ColumnElement[Any]]:
+def cube_dimensions(window: Window, keys: Sequence[str]) -> dict[str, ColumnElement[Any]]:
+    """The cube's grouping columns: period, trend bucket, handoff reason and ``keys``."""
     dimensions: dict[str, ColumnElement[Any]] = {
         "period": window.period,
         "bucket": bucket_index(Conversation.started_at, window.bucket_starts),
@@ -180,14 +192,16 @@ async def cube(
     connection: AsyncConnection,
     window: Window,
     keys: Sequence[str],
+    only: ColumnElement[bool] | None = None,
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Conversation sums and handoff sums, grouped by period, bucket, reason and ``keys``.
 
     ``keys == ["tag"]`` is a cube of its own: a customer with two tags counts once under
-    each, so its rows must never be added into the overall numbers.
+    each, so its rows must never be added into the overall numbers. ``only`` narrows the
+    conversations further (the rollup asks for the hours it cannot answer itself).
     """
-    dimensions = _dimensions(window, keys)
-    conversations = _grouped(dimensions, _conversation_sums(window)).select_from(Conversation)
+    dimensions = cube_dimensions(window, keys)
+    conversations = _grouped(dimensions, conversation_sums(window)).select_from(Conversation)
     conversations = conversations.outerjoin(Survey, Survey.conversation_id == Conversation.id)
     handoffs = _grouped(dimensions, _handoff_sums(window)).select_from(Handoff)
     handoffs = handoffs.join(Conversation, Conversation.id == Handoff.conversation_id)
@@ -195,7 +209,7 @@ async def cube(
         tags, tag = tag_join(window.sqlite)
         dimensions["tag"] = func.coalesce(tag, NO_TAG)
         conversations = (
-            _grouped(dimensions, _conversation_sums(window))
+            _grouped(dimensions, conversation_sums(window))
             .select_from(Conversation)
             .outerjoin(Survey, Survey.conversation_id == Conversation.id)
             .join(Customer, Customer.id == Conversation.customer_id)
@@ -210,6 +224,8 @@ async def cube(
         )
     conversations = conversations.where(window.both_periods)
     handoffs = handoffs.where(window.both_periods)
+    if only is not None:
+        conversations, handoffs = conversations.where(only), handoffs.where(only)
     first = [dict(row) for row in (await connection.execute(conversations)).mappings()]
     second = [dict(row) for row in (await connection.execute(handoffs)).mappings()]
     return first, second

@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
+from storage.facts import REPEAT_DAYS
 from storage.models import Conversation, Resolution, Survey, SurveyStatus
 from storage.report_lists import agent_names, customers_at_risk, lowest_rated
 from storage.report_model import (
@@ -159,6 +160,7 @@ class ReportRequest:
     repeat_days: int = 7
     list_limit: int = 10
     now: datetime | None = None
+    use_rollups: bool = True  # False: count everything live (same numbers, slower)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -299,6 +301,47 @@ async def build_report(db: Database, request: ReportRequest) -> Report:
         repeat_days=request.repeat_days,
     )
     plain_keys = [key for key in request.breakdowns if key != "tag"]
+    parts = None
+    if request.use_rollups and request.repeat_days == REPEAT_DAYS:
+        parts = await _from_rollups(db, window, request, plain_keys, bucket_days, day_days)
+    if parts is None:
+        parts = await _live(db, window, request, plain_keys, bucket_days, day_days)
+    rows, overall, breakdowns, low, risk = parts
+    current, before = _metrics(rows, overall, 0), _metrics(rows, overall, 1)
+    return Report(
+        request=request,
+        period=period,
+        previous_period=previous,
+        generated_at=now,
+        current=current,
+        previous=before,
+        changes=_changes(current.counts, before.counts),
+        breakdowns=breakdowns,
+        trend=_trend(rows, bucket_days, unit, previous, period),
+        trend_unit=unit,
+        lowest_rated=low,
+        at_risk=risk,
+    )
+
+
+_Parts = tuple[
+    list[dict[str, object]],
+    dict[str, dict[tuple[object, ...], tuple[int, float | None, float | None]]],
+    dict[str, list[GroupRow]],
+    list[LowRated],
+    list[AtRisk],
+]
+
+
+async def _live(
+    db: Database,
+    window: Window,
+    request: ReportRequest,
+    plain_keys: list[str],
+    bucket_days: list[date],
+    day_days: list[date],
+) -> _Parts:
+    """Every number straight from the conversations, surveys and handoffs."""
     breakdowns: dict[str, list[GroupRow]] = {}
     async with db.engine.connect() as connection:
         await _tune(connection, db.is_postgres)
@@ -316,21 +359,61 @@ async def build_report(db: Database, request: ReportRequest) -> Report:
             breakdowns[key] = _group_rows(key, key_rows, pct, labels)
         low = await lowest_rated(connection, window, request.list_limit)
         risk = await customers_at_risk(connection, window, request.list_limit)
-    current, before = _metrics(rows, overall, 0), _metrics(rows, overall, 1)
-    return Report(
-        request=request,
-        period=period,
-        previous_period=previous,
-        generated_at=now,
-        current=current,
-        previous=before,
-        changes=_changes(current.counts, before.counts),
-        breakdowns=breakdowns,
-        trend=_trend(rows, bucket_days, unit, previous, period),
-        trend_unit=unit,
-        lowest_rated=low,
-        at_risk=risk,
-    )
+    return rows, overall, breakdowns, low, risk
+
+
+async def _from_rollups(
+    db: Database,
+    window: Window,
+    request: ReportRequest,
+    plain_keys: list[str],
+    bucket_days: list[date],
+    day_days: list[date],
+) -> _Parts | None:
+    """The same numbers from the rollups (storage.report_fast), refreshed first.
+
+    The refresh commits on its own; the numbers are then read in one snapshot, which
+    must show no hour of the two periods marked dirty (a write landed in between):
+    then refresh again, and after a few tries compute live. None means "compute live".
+    """
+    from storage import report_fast, rollups
+
+    sla, vip = window.sla_seconds, window.vip_sla_seconds
+    first, last = report_fast.slot_range(window)
+    for _ in range(3):
+        await rollups.refresh_database(db, sla, vip)
+        async with db.engine.connect() as connection:
+            if db.is_postgres:
+                connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+            await _tune(connection, db.is_postgres)
+            if await rollups.dirty_between(connection, first, last):
+                continue
+            if await rollups.stored_settings(connection) != (float(sla), float(vip)):
+                continue
+            base, by_key = await report_fast.fast_cube(connection, window, plain_keys)
+            rows = _vectorise(base)
+            overall = await report_fast.fast_percentiles(
+                connection, window, None, current_only=False
+            )
+            names = await agent_names(connection)
+            breakdowns: dict[str, list[GroupRow]] = {}
+            for key in request.breakdowns:
+                labels = _labels(key, names, bucket_days, day_days)
+                key_rows = _vectorise(by_key[key]) if key in by_key else rows
+                if key == "tag":
+                    tag_rows, tag_handoffs = await cube(connection, window, ["tag"])
+                    key_rows = _vectorise(tag_rows + tag_handoffs)
+                if key in report_fast.PERCENTILE_KEYS:
+                    pct = await report_fast.fast_percentiles(
+                        connection, window, key, current_only=True
+                    )
+                else:
+                    pct = await percentiles(connection, window, key, current_only=True)
+                breakdowns[key] = _group_rows(key, key_rows, pct, labels)
+            low = await lowest_rated(connection, window, request.list_limit)
+            risk = await customers_at_risk(connection, window, request.list_limit)
+            return rows, overall, breakdowns, low, risk
+    return None
 
 
 async def _tune(connection: AsyncConnection, postgres: bool) -> None:

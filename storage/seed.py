@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select
 
-from storage import facts
+from storage import facts, rollups
 from storage.db import Database
 from storage.models import Agent, Base, Conversation, Customer, Handoff, Survey
 
@@ -314,6 +314,7 @@ async def seed_database(
     # for a bulk load, drop them and recompute the column once, set-based, at the end.
     async with db.engine.begin() as connection:
         await connection.run_sync(facts.uninstall)
+        saved_triggers = await rollups.suspend_triggers(connection)
     rows: list[dict[str, Any]] = []
     handoffs: list[dict[str, Any]] = []
     surveys: list[dict[str, Any]] = []
@@ -330,6 +331,11 @@ async def seed_database(
     async with db.engine.begin() as connection:
         await connection.run_sync(facts.backfill)
         await connection.run_sync(facts.install)
+    # Likewise the rollups: one set-based count of every hour once the rows are in.
+    async with db.engine.begin() as connection:
+        await rollups.restore_triggers(connection, saved_triggers)
+        await rollups.mark_everything(connection)
+        await rollups.refresh(connection, *await rollups.stored_settings(connection))
     if db.is_postgres:
         async with db.engine.begin() as connection:
             for name in ("customers", "conversations", "agents"):
@@ -338,8 +344,8 @@ async def seed_database(
                     f"(SELECT max(id) FROM {name}))"
                 )
             await connection.exec_driver_sql("ANALYZE")
-    else:
-        async with db.engine.connect() as connection:
+    else:  # committed: on SQLite every connection opens a write transaction
+        async with db.engine.begin() as connection:
             await connection.exec_driver_sql("ANALYZE")
     return stats
 
