@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -57,39 +57,57 @@ async def lowest_rated(
     window: Window,
     limit: int = 10,
 ) -> list[LowRated]:
-    """Answered surveys of 1–3 in the period, worst and most recent first."""
-    query = (
-        select(
-            Conversation.id,
-            Survey.answered_at,
-            Survey.score,
-            Survey.comment,
-            Conversation.primary_intent,
-            Agent.display_name,
-            Customer.display_name,
-            Conversation.channel,
-        )
-        .select_from(Survey)
-        .join(Conversation, Conversation.id == Survey.conversation_id)
-        .join(Customer, Customer.id == Conversation.customer_id)
-        .outerjoin(Agent, Agent.id == Conversation.agent_id)
-        .where(window.current, Survey.status == SurveyStatus.ANSWERED, Survey.score <= 3)
-        .order_by(Survey.score, Survey.answered_at.desc(), Conversation.id.desc())
-        .limit(limit)
+    """Answered surveys of 1–3 in the period, worst and most recent first.
+
+    One score at a time, walking the surveys' ``(score, answered_at)`` index from the
+    newest answer and checking each conversation's start by primary key, so it stops
+    after ``limit`` rows whatever the planner knows (joining first, SQLite would scan
+    the period's conversations). The same order as sorting all 1–3 ratings at once.
+    """
+    s, c = Survey, Conversation
+    in_period = exists().where(
+        c.id == s.conversation_id, Customer.id == c.customer_id, window.current
     )
-    return [
-        LowRated(
-            conversation_id=row[0],
-            answered_at=row[1],
-            score=int(row[2] or 0),
-            comment=row[3],
-            intent=row[4],
-            agent=row[5] or BOT_AGENT,
-            customer=row[6] or f"#{row[0]}",
-            channel=row[7],
+    picked: list[tuple[Any, ...]] = []
+    # Scores below 1 are not written by Carebot, but sort first if a row has one.
+    for score_is in (s.score < 1, s.score == 1, s.score == 2, s.score == 3):
+        if len(picked) >= limit:
+            break
+        query = (
+            select(s.conversation_id, s.answered_at, s.score, s.comment)
+            .where(s.status == SurveyStatus.ANSWERED, score_is, in_period)
+            .order_by(s.score, s.answered_at.desc(), s.conversation_id.desc())
+            .limit(limit - len(picked))
         )
-        for row in await connection.execute(query)
-    ]
+        picked.extend(tuple(row) for row in await connection.execute(query))
+    if not picked:
+        return []
+    details = {
+        row[0]: row[1:]
+        for row in await connection.execute(
+            select(c.id, c.primary_intent, Agent.display_name, Customer.display_name, c.channel)
+            .select_from(c)
+            .join(Customer, Customer.id == c.customer_id)
+            .outerjoin(Agent, Agent.id == c.agent_id)
+            .where(c.id.in_([row[0] for row in picked]))
+        )
+    }
+    result = []
+    for conversation_id, answered_at, score, comment in picked:
+        intent, agent, customer, channel = details[conversation_id]
+        result.append(
+            LowRated(
+                conversation_id=conversation_id,
+                answered_at=answered_at,
+                score=int(score or 0),
+                comment=comment,
+                intent=intent,
+                agent=agent or BOT_AGENT,
+                customer=customer or f"#{conversation_id}",
+                channel=channel,
+            )
+        )
+    return result
 
 
 async def customers_at_risk(
@@ -101,8 +119,8 @@ async def customers_at_risk(
 
     Ranked by low ratings first, so only customers with at least as many low ratings as
     the ``limit``-th most can make the list: when enough customers have one, only they
-    are grouped (found through the surveys' score index), which gives the same rows as
-    grouping everyone.
+    are grouped (found through the surveys' score index, their other counts read from
+    an index without the survey join), which gives the same rows as grouping everyone.
     """
     c, s = Conversation, Survey
     low = func.sum(case((and_(s.status == SurveyStatus.ANSWERED, s.score <= 2), 1), else_=0))
@@ -136,9 +154,10 @@ async def customers_at_risk(
         .limit(limit)
     )
     candidates = await _low_rated_customers(connection, window, limit)
-    if candidates is not None:
-        query = query.where(c.customer_id.in_(candidates))
-    rows = (await connection.execute(query)).all()
+    if candidates is None:
+        rows = [tuple(row) for row in (await connection.execute(query)).all()]
+    else:
+        rows = await _rank_low_rated(connection, window, candidates, unresolved, limit)
     if not rows:
         return []
     people = {
@@ -170,30 +189,57 @@ async def customers_at_risk(
 
 async def _low_rated_customers(
     connection: AsyncConnection, window: Window, limit: int
-) -> Select[Any] | None:
-    """Customers with at least as many 1–2 ratings as the ``limit``-th most, or None
-    when fewer than ``limit`` customers have any (then everyone must be ranked)."""
+) -> dict[Any, int] | None:
+    """Customer → 1–2 ratings, for those with at least as many as the ``limit``-th
+    most, or None when fewer than ``limit`` customers have any (then everyone must be
+    ranked)."""
     c, s = Conversation, Survey
-    low = func.count().label("low")
-    per_customer = (
-        select(c.customer_id.label("customer"), low)
+    query = (
+        select(c.customer_id, func.count())
         .select_from(s)
         .join(c, c.id == s.conversation_id)
         .where(s.status == SurveyStatus.ANSWERED, s.score <= 2, window.current)
         .group_by(c.customer_id)
-        .subquery()
     )
-    threshold = (
-        await connection.execute(
-            select(per_customer.c.low)
-            .order_by(per_customer.c.low.desc())
-            .limit(1)
-            .offset(max(0, limit - 1))
-        )
-    ).scalar()
-    if threshold is None or limit < 1:
+    lows = {customer: int(n) for customer, n in await connection.execute(query)}
+    if limit < 1 or len(lows) < limit:
         return None
-    return select(per_customer.c.customer).where(per_customer.c.low >= threshold)
+    threshold = sorted(lows.values(), reverse=True)[limit - 1]
+    return {customer: n for customer, n in lows.items() if n >= threshold}
+
+
+_IDS_PER_QUERY = 500
+
+
+async def _rank_low_rated(
+    connection: AsyncConnection,
+    window: Window,
+    lows: dict[Any, int],
+    unresolved: ColumnElement[Any],
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """The grouped rows for the candidates, ranked as the full query ranks them.
+
+    Their low ratings are already counted (each conversation has at most one survey);
+    contacts, unresolved handoffs and the last contact then come from the index on
+    ``(customer_id, started_at, handoff_reason, resolution)`` (migration 0005) with no
+    survey join and no row read.
+    """
+    c = Conversation
+    ids = list(lows)
+    grouped = []
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        query = (
+            select(c.customer_id, func.count(), unresolved, func.max(c.started_at))
+            .where(window.current, c.customer_id.in_(ids[start : start + _IDS_PER_QUERY]))
+            .group_by(c.customer_id)
+        )
+        grouped += [
+            (customer, n, lows[customer], open_count, last)
+            for customer, n, open_count, last in await connection.execute(query)
+        ]
+    grouped.sort(key=lambda row: (-row[2], -int(row[3] or 0), -int(row[1]), row[0]))
+    return grouped[:limit]
 
 
 async def touchpoints(
