@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.inline_statements import InlineLoad, InlineStatement
 from storage.models import (
     OPEN_STATUSES,
     Agent,
@@ -45,18 +46,26 @@ def _built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     return found
 
 
-def _row_values(message: Message) -> dict[str, Any]:
-    """Every column of a new message, column defaults filled in as the ORM would."""
+def row_values(table: Any, row: Any) -> dict[str, Any]:
+    """Every column of a new ORM object but its key, column defaults filled in as the ORM
+    would."""
     values: dict[str, Any] = {}
-    for column in _MESSAGES.columns:
+    for column in table.columns:
         if column.primary_key:
             continue
-        value = getattr(message, column.key, None)
+        value = getattr(row, column.key, None)
         default = column.default
         if value is None and default is not None:
             value = default.arg if default.is_scalar else default.arg(None)
         values[column.key] = value
     return values
+
+
+def insert_every_column(table: Any) -> InlineStatement:
+    """``INSERT`` of one row with a bound parameter for every column but the key."""
+    return InlineStatement(
+        insert(table).values({c.key: bindparam(c.key) for c in table.columns if not c.primary_key})
+    )
 
 
 class _Repository:
@@ -77,14 +86,20 @@ class InboxRepository(_Repository):
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
         stmt = _built(
             ("inbox", dialect),
-            lambda: insert_ignoring_conflicts(
-                self.session,
-                ProcessedEvent.__table__,  # Core: an ORM insert with parameters is a bulk insert
-                {"source": bindparam("source"), "event_id": bindparam("event_id")},
+            lambda: InlineStatement(
+                insert_ignoring_conflicts(
+                    self.session,
+                    ProcessedEvent.__table__,  # Core: an ORM insert with parameters is bulk
+                    {
+                        "source": bindparam("source"),
+                        "event_id": bindparam("event_id"),
+                        "processed_at": bindparam("processed_at"),
+                    },
+                )
             ),
         )
-        result = await self.session.execute(stmt, {"source": source, "event_id": event_id})
-        return bool(getattr(result, "rowcount", 0))
+        params = {"source": source, "event_id": event_id, "processed_at": utcnow()}
+        return bool(await stmt.run(self.session, params))
 
 
 class CustomerRepository(_Repository):
@@ -101,16 +116,23 @@ class CustomerRepository(_Repository):
         """The customer known under this identity, if any (``lock``: row lock, PostgreSQL)."""
         locked = lock and self._locks_rows
 
-        def build() -> Any:
-            stmt = select(Customer).where(
+        def build() -> InlineLoad[Customer]:
+            where = (
                 Customer.channel == bindparam("channel"),
                 Customer.external_id == bindparam("external_id"),
             )
-            return stmt.with_for_update() if locked else stmt
+            stmt = select(Customer).where(*where)
+            table: Any = Customer.__table__
+            return InlineLoad(
+                Customer,
+                stmt.with_for_update() if locked else stmt,
+                select(*table.columns).where(*where),
+            )
 
-        stmt = _built(("customer", locked), build)
-        found = await self.session.execute(stmt, {"channel": channel, "external_id": external_id})
-        return found.scalar_one_or_none()
+        load: InlineLoad[Customer] = _built(("customer", locked), build)
+        return await load.one_or_none(
+            self.session, {"channel": channel, "external_id": external_id}
+        )
 
     async def ensure(
         self, channel: str, external_id: str, address: str, now: datetime | None = None
@@ -170,20 +192,21 @@ class ConversationRepository(_Repository):
 
     async def open_for(self, customer_id: int) -> Conversation | None:
         """The customer's open conversation, if one is open."""
-        stmt = _built(
-            ("open_for",),
-            lambda: (
-                select(Conversation)
-                .where(
-                    Conversation.customer_id == bindparam("customer_id"),
-                    Conversation.status.in_(OPEN_STATUSES),
-                )
-                .order_by(Conversation.id.desc())
-                .limit(1)
-            ),
-        )
-        found = await self.session.execute(stmt, {"customer_id": customer_id})
-        return found.scalar_one_or_none()
+
+        def build() -> InlineLoad[Conversation]:
+            where = (
+                Conversation.customer_id == bindparam("customer_id"),
+                Conversation.status.in_(OPEN_STATUSES),
+            )
+            table: Any = Conversation.__table__
+            return InlineLoad(
+                Conversation,
+                select(Conversation).where(*where).order_by(Conversation.id.desc()).limit(1),
+                select(*table.columns).where(*where).order_by(table.c.id.desc()).limit(1),
+            )
+
+        load: InlineLoad[Conversation] = _built(("open_for",), build)
+        return await load.one_or_none(self.session, {"customer_id": customer_id})
 
     async def latest_for(self, customer_id: int) -> Conversation | None:
         """The customer's most recent conversation, open or not."""
@@ -245,9 +268,11 @@ class MessageRepository(_Repository):
         """Insert the staged messages now (the unit of work does this before committing)."""
         if not self._staged:
             return
-        rows = [_row_values(message) for message in self._staged]
+        rows = [row_values(_MESSAGES, message) for message in self._staged]
         self._staged.clear()
-        await self.session.execute(insert(_MESSAGES), rows)
+        await _built(("messages",), lambda: insert_every_column(_MESSAGES)).run_many(
+            self.session, rows
+        )
 
     async def seen_platform_id(self, channel: str, platform_message_id: str) -> bool:
         """True if this platform message was stored already."""

@@ -56,6 +56,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Make everything written in this unit of work durable, at once."""
+        await self.outbox.write_staged()
         await self.messages.write_staged()
         await self.session.commit()
         self._committed = True

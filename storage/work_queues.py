@@ -19,16 +19,30 @@ from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.inline_statements import InlineStatement, inline_sqlite
 from storage.models import Job, JobStatus, OutboxItem, OutboxStatus, utcnow
-from storage.repositories import _Repository, insert_ignoring_conflicts
+from storage.repositories import (
+    _Repository,
+    insert_every_column,
+    insert_ignoring_conflicts,
+    row_values,
+)
+
+_OUTBOX: Any = OutboxItem.__table__
 
 
 class OutboxRepository(_Repository):
-    """Pending deliveries."""
+    """Pending deliveries.
+
+    New rows are staged and written just before the unit of work commits
+    (:meth:`write_staged`): on the inline SQLite connection with one plain ``INSERT`` each
+    instead of the ORM's flush, elsewhere by the ORM as before.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         self.added: list[OutboxItem] = []  # staged by this unit of work, in order
+        self._unwritten: list[OutboxItem] = []
 
     def add(
         self,
@@ -55,9 +69,22 @@ class OutboxRepository(_Repository):
             created_at=now,
             next_attempt_at=now,
         )
-        self.session.add(item)
+        self._unwritten.append(item)
         self.added.append(item)
         return item
+
+    async def write_staged(self) -> None:
+        """Write the rows added since the last call (the unit of work does this before
+        committing); afterwards each has its ``id``."""
+        if not self._unwritten:
+            return
+        items, self._unwritten = self._unwritten, []
+        if await inline_sqlite(self.session) is None:
+            self.session.add_all(items)
+            await self.session.flush()
+            return
+        for item in items:
+            item.id = await _outbox_insert().insert(self.session, row_values(_OUTBOX, item))
 
     async def lease_added(
         self,
@@ -82,8 +109,8 @@ class OutboxRepository(_Repository):
         if not wanted:
             return []
         own = [item.id for item in self.added if item.id is not None]
-        rows = await self.session.execute(
-            _older_pending(), {"lanes": [i.lane for i in wanted], "own": own or [-1]}
+        rows = await _older_pending().rows(
+            self.session, {"lanes": [i.lane for i in wanted], "own": own or [-1]}
         )
         busy = {lane for item_id, lane in rows if item_id not in settled}
         leased = [item for item in wanted if item.lane not in busy]
@@ -111,35 +138,50 @@ class OutboxRepository(_Repository):
 
     async def mark_sent(self, rows: Sequence[tuple[int, str | None]], now: datetime) -> None:
         """Record deliveries the platform accepted (id, platform message id): one statement."""
-        table: Any = OutboxItem.__table__
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(
-                status=OutboxStatus.SENT,
-                sent_at=now,
-                result_ref=bindparam("ref"),
-                leased_until=None,
+        if not _MARK_SENT:
+            _MARK_SENT.append(
+                InlineStatement(
+                    update(_OUTBOX)
+                    .where(_OUTBOX.c.id == bindparam("row_id"))
+                    .values(
+                        status=OutboxStatus.SENT,
+                        sent_at=bindparam("now"),
+                        result_ref=bindparam("ref"),
+                        leased_until=None,
+                    )
+                )
             )
+        await _MARK_SENT[0].run_many(
+            self.session, [{"row_id": row, "ref": ref, "now": now} for row, ref in rows]
         )
-        await self.session.execute(stmt, [{"row_id": row, "ref": ref} for row, ref in rows])
 
 
 _CLAIMS: dict[bool, Select[OutboxItem]] = {}
-_OLDER: list[Select[int, str]] = []
+_OLDER: list[InlineStatement] = []
+_INSERT: list[InlineStatement] = []
+_MARK_SENT: list[InlineStatement] = []
 
 
-def _older_pending() -> Select[int, str]:
+def _older_pending() -> InlineStatement:
     """Pending rows of some lanes, other than this unit of work's own (built once)."""
     if not _OLDER:
         _OLDER.append(
-            select(OutboxItem.id, OutboxItem.lane).where(
-                OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.id.not_in(bindparam("own", expanding=True)),
+            InlineStatement(
+                select(OutboxItem.id, OutboxItem.lane).where(
+                    OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
+                    OutboxItem.status == OutboxStatus.PENDING,
+                    OutboxItem.id.not_in(bindparam("own", expanding=True)),
+                )
             )
         )
     return _OLDER[0]
+
+
+def _outbox_insert() -> InlineStatement:
+    """One new outbox row, every column bound (built once)."""
+    if not _INSERT:
+        _INSERT.append(insert_every_column(_OUTBOX))
+    return _INSERT[0]
 
 
 def _claim_statement(locks_rows: bool) -> Select[OutboxItem]:
