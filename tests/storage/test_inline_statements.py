@@ -110,3 +110,25 @@ async def test_errors_are_sqlalchemys_and_the_transaction_rolls_back(tmp_path: P
         await uow.rollback()
     assert await _raw_rows(db) == []
     await db.dispose()
+
+
+async def test_a_row_loaded_inline_is_tracked_like_an_orm_load(tmp_path: Path) -> None:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'carebot.db'}")
+    await upgrade_database(db)
+    async with UnitOfWork(db) as uow:
+        created = await uow.customers.ensure("telegram", "7", "7", WHEN)
+        await uow.commit()
+    async with UnitOfWork(db) as uow:
+        found = await uow.customers.find("telegram", "7", lock=True)
+        assert found is not None and found.id == created.id
+        assert found.first_seen_at == WHEN and found.tags == [] and found.unreachable is False
+        assert await uow.customers.find("telegram", "7") is found  # the session's own object
+        assert await uow.customers.find("telegram", "8") is None
+        found.first_name = "Ada"
+        found.extra = {"note": 1}
+        await uow.commit()
+    async with UnitOfWork(db) as uow:
+        again = await uow.customers.get(created.id)
+        assert again is not None and again.first_name == "Ada" and again.extra == {"note": 1}
+        assert again.last_seen_at == WHEN
+    await db.dispose()
