@@ -49,6 +49,9 @@ from intents.types import IntentScore
 
 FloatArray = np.ndarray
 
+MIN_WORD_USES = 3
+"""Fewer training examples than this using a word: it is not typical of any intent."""
+
 
 @dataclass(frozen=True)
 class ClassifierConfig:
@@ -115,6 +118,7 @@ SCOPE_FEATURES = (
     "words never seen with the best intent",
     "the same, weighted by rarity",
     "word pairs never seen with the best intent",
+    "words never seen with the best intent but typical of another",
 )
 """What the out-of-scope model looks at, for each message and its best intent."""
 
@@ -142,6 +146,8 @@ class _LinearModel:
         self.examples: list[csr_matrix] = []  # per intent: its normalised examples, transposed
         # per intent and word feature (the word block's columns): seen in its examples
         self.seen_words = np.zeros((0, 0), dtype=bool)
+        # per word feature: the largest share of one intent's examples that use it
+        self.word_rates = np.zeros(0)
 
     def fit(
         self, texts: Sequence[str], labels: Sequence[str], vectors: FloatArray | None = None
@@ -190,8 +196,16 @@ class _LinearModel:
     def _learn_words(self, words: csr_matrix, label_arr: np.ndarray) -> None:
         """Which words and word pairs each intent's examples use (for unseen-word signals)."""
         self.seen_words = np.zeros((len(self.labels), words.shape[1]), dtype=bool)
+        uses = np.zeros(words.shape[1])  # examples that use each word feature
+        self.word_rates = np.zeros(words.shape[1])
         for i, label in enumerate(self.labels):
-            self.seen_words[i, np.unique(words[np.flatnonzero(label_arr == label)].indices)] = True
+            rows = np.flatnonzero(label_arr == label)
+            present = np.bincount(words[rows].indices, minlength=words.shape[1])
+            self.seen_words[i] = present > 0
+            uses += present
+            self.word_rates = np.maximum(self.word_rates, present / max(len(rows), 1))
+        # A word of one or two examples says nothing about any intent.
+        self.word_rates[uses < MIN_WORD_USES] = 0.0
 
     def _dense(self, vectors: FloatArray) -> csr_matrix:
         return csr_matrix(self.config.embedding_weight * np.asarray(vectors, dtype=np.float32))
@@ -265,7 +279,7 @@ class _LinearModel:
                 self._evidence(features, best),
                 self._unseen_words(words, best),
             ]
-        ).reshape(len(texts), 12)
+        ).reshape(len(texts), 13)
 
     def _evidence(self, features: csr_matrix, best: np.ndarray) -> FloatArray:
         """How the best intent's score is made: its word part and the rest, the share
@@ -296,16 +310,22 @@ class _LinearModel:
 
     def _unseen_words(self, words: list[list[str]], best: np.ndarray) -> FloatArray:
         """Share of the message's words (plain, and weighted by idf) and of its word pairs
-        that no example of the best intent uses (words unknown to the model count too).
+        that no example of the best intent uses (words unknown to the model count too),
+        and how typical of some intent those unseen words and pairs are.
 
         The held-out intents of Banking77 are mostly close siblings of known ones
-        ("getting a virtual card" vs "disposable virtual card"): the sibling's scores
-        look sure, but the message brings words its examples never had.
+        ("getting a virtual card" vs "disposable virtual card", "exchange rate for a
+        cash withdrawal" vs "for a card payment"): the sibling's scores look sure, but
+        the message brings words its examples never had, and often words that other
+        intents use all the time ("withdrawal"). The last signal adds up, over the
+        words and pairs unseen with the best intent, the largest share of one intent's
+        examples that use them (0 for a word of fewer than three examples).
         """
         vocabulary = self.word.vocabulary_
         idf = self.word.idf_
         rare = float(idf.max())
-        result = np.ones((len(words), 3))
+        result = np.ones((len(words), 4))
+        result[:, 3] = 0.0
         for row, (terms, intent) in enumerate(zip(words, best, strict=True)):
             seen = self.seen_words[intent]
             single = [vocabulary.get(t, -1) for t in set(terms) if " " not in t]
@@ -317,6 +337,8 @@ class _LinearModel:
             result[row, 0] = unseen.mean()
             result[row, 1] = (weight * unseen).sum() / weight.sum()
             result[row, 2] = np.mean([c < 0 or not seen[c] for c in pairs]) if pairs else 0.0
+            known = [c for c in (*single, *pairs) if c >= 0 and not seen[c]]
+            result[row, 3] = float(self.word_rates[known].sum())
         return result
 
 

@@ -144,7 +144,7 @@ def test_evidence_splits_the_top_score(classifier: IntentClassifier) -> None:
     assert model is not None
     texts = ["where is my refund", "hello there", "zzz"]
     raw, signals = model.signals(texts)
-    assert signals.shape == (3, 12)
+    assert signals.shape == (3, 13)
     word, rest, strongest, count = signals[:, 5:9].T
     # word part + rest is the top score without the intercept
     best = raw.argmax(axis=1)
@@ -177,11 +177,29 @@ def test_unseen_words_are_per_intent(classifier: IntentClassifier) -> None:
     analyse = model.word.build_analyzer()
     words = [analyse("where is my refund"), analyse("where is my xyzzy")]
     seen_by_refund, seen_by_track = model._unseen_words(words, np.array([refund, track]))
-    assert seen_by_refund == pytest.approx([0.0, 0.0, 0.0])  # an example of refund
+    assert seen_by_refund == pytest.approx([0.0, 0.0, 0.0, 0.0])  # an example of refund
     # "where is my" are track words too ("where is my package"); "xyzzy" nobody's,
     # and a word the model never saw weighs as the rarest one
     assert seen_by_track[0] == pytest.approx(0.25)
     assert seen_by_track[1] > 0.25
     assert seen_by_track[2] == pytest.approx(1 / 3)  # "my xyzzy" of the three pairs
+    assert seen_by_track[3] == 0.0  # nothing typical of another intent
     nothing = model._unseen_words([[], analyse("blue whale")], np.array([refund, refund]))
-    assert nothing.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    assert nothing.tolist() == [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 0.0]]
+
+
+def test_words_typical_of_another_intent(classifier: IntentClassifier) -> None:
+    model = classifier._model
+    assert model is not None
+    analyse = model.word.build_analyzer()
+    track = model.labels.index("track")
+    refund = model.labels.index("refund")
+    # "refund" is in 7 of the 8 refund examples, never in track's; "where" is in both
+    rates = model._unseen_words([analyse("where is my refund")], np.array([track]))[0, 3]
+    assert rates == pytest.approx(7 / 8)
+    column = model.word.vocabulary_["refund"]
+    assert model.word_rates[column] == pytest.approx(7 / 8)
+    assert model.seen_words[refund, column]
+    assert not model.seen_words[track, column]
+    # a word of fewer than three examples counts for no intent
+    assert model.word_rates[model.word.vocabulary_["cya"]] == 0.0
