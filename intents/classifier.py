@@ -23,9 +23,11 @@ intents are held out of each fold and play the part of messages the domain does 
 * an **out-of-scope model**: a small logistic regression on signals of each message
   (:data:`SCOPE_FEATURES`: the top scores and their margin, the probability and its
   entropy, how close the message is to the examples of its best intents, the share of
-  words never seen in training) that estimates whether the best intent is right rather
-  than the message being about something else; it separates unknown topics better
-  than the top probability alone;
+  words never seen in training, how the top score is made, the words the best intent's
+  examples never use and how typical of another intent they are) that estimates
+  whether the best intent is right rather than the message being about something
+  else; it separates unknown topics better than the top probability alone (Banking77,
+  10 intents held out: out-of-scope recall 0.62 → 0.68 at in-scope accuracy ≥ 0.86);
 * the **out-of-scope threshold** on that estimate, chosen by
   :func:`intents.calibration.choose_threshold`.
 """
