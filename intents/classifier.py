@@ -13,7 +13,7 @@ With the optional ``embeddings`` extra installed and ``model="embeddings"`` (or
 ``"auto"``), each message's sentence vector (:mod:`intents.embeddings`) is one more
 feature block next to the n-grams, in the same linear model and the same out-of-scope
 procedure: n-grams keep exact phrases, the vector brings meaning (Banking77: accuracy
-0.92 → 0.93, out-of-scope recall 0.62 → 0.7+, see bench/README.md).
+0.92 → 0.93, out-of-scope recall 0.68 → 0.78, see bench/README.md).
 
 Three things are learnt from the training data only, by cross-validation, in which some
 intents are held out of each fold and play the part of messages the domain does not cover:
