@@ -137,3 +137,69 @@ def test_few_shot_learns_from_intent_names() -> None:
     model = classifier._model
     assert model is not None
     assert sum(m.shape[1] for m in model.examples) == 12  # the names are not kept as examples
+
+
+def test_evidence_splits_the_top_score(classifier: IntentClassifier) -> None:
+    model = classifier._model
+    assert model is not None
+    texts = ["where is my refund", "hello there", "zzz"]
+    raw, signals = model.signals(texts)
+    assert signals.shape == (3, 13)
+    word, rest, strongest, count = signals[:, 5:9].T
+    # word part + rest is the top score without the intercept
+    best = raw.argmax(axis=1)
+    intercept = model.model.intercept_[best]
+    assert word + rest == pytest.approx(raw.max(axis=1) - intercept)
+    assert np.all((strongest >= 0) & (strongest <= 1 + 1e-9))
+    assert count[0] > count[2]  # a real question has more supporting features than "zzz"
+
+
+def test_evidence_counts_the_five_strongest_features() -> None:
+    from scipy.sparse import csr_matrix
+
+    from intents.classifier import ClassifierConfig, _LinearModel
+
+    model = _LinearModel(ClassifierConfig())
+    model.word.vocabulary_ = {"a": 0, "b": 1}
+    model.model.coef_ = np.array([[1.0] * 8, [-1.0] * 8])
+    row = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0, -1.0]  # contributions for intent 0
+    features = csr_matrix(np.array([row, [0.0] * 7 + [2.0]]))
+    evidence = model._evidence(features, np.array([0, 1]))
+    assert evidence[0] == pytest.approx([3.0, 17.0, 20.0 / 21.0, np.log1p(6)])
+    assert evidence[1] == pytest.approx([0.0, -2.0, 0.0, 0.0])  # intent 1 weighs it -1
+
+
+def test_unseen_words_are_per_intent(classifier: IntentClassifier) -> None:
+    model = classifier._model
+    assert model is not None
+    refund = model.labels.index("refund")
+    track = model.labels.index("track")
+    analyse = model.word.build_analyzer()
+    words = [analyse("where is my refund"), analyse("where is my xyzzy")]
+    seen_by_refund, seen_by_track = model._unseen_words(words, np.array([refund, track]))
+    assert seen_by_refund == pytest.approx([0.0, 0.0, 0.0, 0.0])  # an example of refund
+    # "where is my" are track words too ("where is my package"); "xyzzy" nobody's,
+    # and a word the model never saw weighs as the rarest one
+    assert seen_by_track[0] == pytest.approx(0.25)
+    assert seen_by_track[1] > 0.25
+    assert seen_by_track[2] == pytest.approx(1 / 3)  # "my xyzzy" of the three pairs
+    assert seen_by_track[3] == 0.0  # nothing typical of another intent
+    nothing = model._unseen_words([[], analyse("blue whale")], np.array([refund, refund]))
+    assert nothing.tolist() == [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 0.0]]
+
+
+def test_words_typical_of_another_intent(classifier: IntentClassifier) -> None:
+    model = classifier._model
+    assert model is not None
+    analyse = model.word.build_analyzer()
+    track = model.labels.index("track")
+    refund = model.labels.index("refund")
+    # "refund" is in 7 of the 8 refund examples, never in track's; "where" is in both
+    rates = model._unseen_words([analyse("where is my refund")], np.array([track]))[0, 3]
+    assert rates == pytest.approx(7 / 8)
+    column = model.word.vocabulary_["refund"]
+    assert model.word_rates[column] == pytest.approx(7 / 8)
+    assert model.seen_words[refund, column]
+    assert not model.seen_words[track, column]
+    # a word of fewer than three examples counts for no intent
+    assert model.word_rates[model.word.vocabulary_["cya"]] == 0.0
