@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from intents.emotion_rules import RULES, SUPPORT_WORDS, Rule, has_profanity
+from intents.language import other_language
 from intents.types import Emotion, Mood
 
 POSITIVE_MIN = 0.3
@@ -93,7 +94,7 @@ class EmotionReader:
         return Emotion(mood, round(compound, 4), tuple(signals), escalate)
 
     def looks_english(self, text: str) -> bool:
-        """A cheap guess: mostly ASCII letters and enough known English words."""
+        """Mostly ASCII letters and enough known English words, or else no other language."""
         letters = [c for c in text if c.isalpha()]
         if not letters:
             return True  # emoji and punctuation: let VADER read them
@@ -103,7 +104,7 @@ class EmotionReader:
         if len(words) < 3:
             return True
         known = sum(1 for word in words if word in self._english)
-        return known / len(words) >= 0.34
+        return known / len(words) >= 0.34 or other_language(text) is None
 
     @staticmethod
     def _shouting(text: str) -> bool:
