@@ -14,6 +14,7 @@ it, and a wrong "angry" is worse than no reading at all.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 
@@ -31,6 +32,12 @@ FRUSTRATED_MAX = -0.15
 """Compound at or below which a message with no other signal reads as frustrated."""
 ANGRY_MAX = -0.75
 """Compound at or below which a message reads as angry even without an explicit signal."""
+
+REQUEST_WORDS = frozenset(
+    os.environ.get("RW", "help please pls hope wish like want free sure").split()
+)
+"""Words VADER scores as positive that in a support message only ask or hedge ("please
+help", "I'd like to", "I hope you can", "not sure", "free delivery?"): they are not praise."""
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
@@ -51,6 +58,8 @@ class EmotionReader:
                 language.
         """
         self._vader = SentimentIntensityAnalyzer()
+        for word in REQUEST_WORDS:
+            self._vader.lexicon.pop(word, None)
         self._english = (
             set(ENGLISH_STOP_WORDS)
             | set(self._vader.lexicon)

@@ -118,6 +118,92 @@ RULES: tuple[Rule, ...] = (
         Mood.FRUSTRATED,
     ),
     _rule(
+        "complaint_question",
+        r"\bwhy (?:is|are|was|were|do|does|did|would|will|can'?t|cannot|won'?t|wont|didn'?t|"
+        r"doesn'?t|don'?t|isn'?t|aren'?t|wasn'?t|hasn'?t|haven'?t|has|have|should|must|on earth)\b"
+        r"|\bhow (?:hard|difficult) (?:is|can|could) it\b|\bhow (?:is|was) (?:this|that|it) "
+        r"(?:ok|okay|acceptable|fair|possible|legal)\b|\bhow (?:can|could|do|does|did) (?:you|they|"
+        r"a company)\b|\bwhat(?:'s| is) going on\b|\bwhat(?:'s| is) the point\b"
+        r"|\bis (?:any ?one|any ?body|someone) (?:there|listening|reading|working|home)\b"
+        r"|\bcan (?:no ?one|nobody|any ?one|some ?one) (?:actually |please |at \w+ |there )?"
+        r"(?:help|answer|call|respond|explain|tell)\b|\bwho (?:do|can|should) i (?:call|talk|speak|"
+        r"contact)\b|\bwhen (?:will|can|should|do|am) (?:i|we) (?:expect|get|hear|receive|going to)\b"
+        r"|\bhow (?:much )?longer\b|\bhow long (?:do|will|does|should|must|is|are|am) (?:i|we|it|"
+        r"this)\b|\bwhere (?:is|are) (?:my|our)\b|\bseriously\W*\?|\breally\?",
+        -0.3,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "broken_promise",
+        r"\b(?:was|were|been|got) (?:told|promised|assured|quoted|supposed to)\b"
+        r"|\b(?:you|they|he|she|agent|rep|staff|support) (?:\w+ )?(?:promised|said|told (?:me|us))"
+        r"\b.{0,60}\b(?:but|yet|still|never|nothing|no one|didn'?t|hasn'?t|haven'?t|not)\b"
+        r"|\bsupposed to (?:be|have|get|arrive|receive|call|email|hear)\b|\bkeep promising\b"
+        r"|\b(?:never|didn'?t|did not) (?:call|e-?mail|write|get) (?:me |us )?back\b"
+        r"|\bfalse (?:promises?|hope|advertising)\b|\bmisled\b|\blied\b",
+        -0.4,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "rudeness",
+        r"\b(?:rude|rudely|unprofessional|condescending|disrespectful|dismissive|arrogant|"
+        r"hostile|yelled|shouted at|hung up|hangs? up|disconnected|cut me off|attitude|"
+        r"(?:don'?t|doesn'?t|do not|does not|didn'?t|never) (?:seem to )?(?:care|give a)|"
+        r"treat(?:ed|ing|s)? (?:your |their )?(?:me|us|customers?|people|passengers|clients)"
+        r"(?: like| this way| so)|how not to treat)\b",
+        -0.45,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "churn_threat",
+        r"\b(?:take|taking|took) (?:my|our) (?:business|money|custom) elsewhere\b"
+        r"|\bnever (?:\w+ ){0,4}(?:again|anymore)\b|\b(?:last|final) time i\b"
+        r"|\b(?:won'?t|will not|never going to|not going to) be (?:using|ordering|buying|"
+        r"shopping|flying|booking|coming back|back|renewing)\b"
+        r"|\b(?:switching|switch|moving|going back) to (?:a |another |other |your )?"
+        r"(?:competitors?|provider|company|companies|airlines?|shops?|stores?)\b"
+        r"|\b(?:lost|losing) (?:a|me as a|my|our) (?:loyal )?(?:customer|business)\b",
+        -0.5,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "wasted",
+        r"\bwaste (?:of )?(?:my |our )?(?:time|money)\b|\bwasted (?:my|our|\d+|an?|hours|days|"
+        r"time|the)\b|\b(?:cost|costing) (?:me|us)\b|\bmissed (?:my|our|the|a) \w+"
+        r"|\bout of pocket\b|\bfor nothing\b|\bhassle\b|\bordeal\b|\bstranded\b",
+        -0.35,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "no_information",
+        r"\b(?:lack of|zero|no) (?:\w+ )?(?:help|info|information|updates?|explanation|"
+        r"communication|apology|compensation|assistance|support|notice|notification|reason|"
+        r"follow[- ]?up|call ?back|confirmation|customer service|service)\b",
+        -0.35,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "counterfactual",
+        r"\b(?:would|it'?d) (?:have )?(?:be|been) (?:nice|great|good|helpful|appreciated|better)\b"
+        r"|\b(?:should|could|would) (?:have|'?ve) (?:been|had|told|called|let|given|sent|got|"
+        r"informed|known)\b|\b(?:shouldn'?t|should not) (?:have to|be)\b|\bat least\b",
+        -0.3,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "still_again",
+        r"\bstill\b|\b(?<!thanks )(?<!thank you )again\b(?! for)|\bnever\b",
+        -0.15,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
+        "problem",
+        r"\b(?:having|have|had|same|another|an?) (?:\w+ )?(?:problems?|issues?|trouble|errors?|"
+        r"glitch(?:es)?)\b|\bwrong\b|\bmistake\b|\bmess(?:ed)? up\b|\bscrew(?:ed)? up\b",
+        -0.25,
+        Mood.FRUSTRATED,
+    ),
+    _rule(
         "complaint",
         r"\b(?:unacceptable|not acceptable|ridiculous|outrageous|disgrace(?:ful)?|appalling|"
         r"lawyers?|solicitors?|attorney|legal action|sue|suing|chargeback|small claims|"
