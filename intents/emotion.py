@@ -39,6 +39,10 @@ REQUEST_WORDS = frozenset(
 """Words VADER scores as positive that in a support message only ask or hedge ("please
 help", "I'd like to", "I hope you can", "not sure", "free delivery?"): they are not praise."""
 
+PRAISE_MIN = 0.7
+"""VADER compound from which weak cues ("still", "delay", "again") no longer turn praise
+into a complaint: "the crew were amazing despite the delay" stays positive."""
+
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _REPEATED_PUNCTUATION = re.compile(r"[!?]{2,}")
@@ -83,7 +87,11 @@ class EmotionReader:
         if has_profanity(text):
             signals.append("profanity")
             escalate = True
-        negative = any(rule.delta < 0 for rule in fired) or "profanity" in signals
+        praised = vader >= PRAISE_MIN
+        negative = (
+            any(rule.delta < 0 and not (rule.weak and praised) for rule in fired)
+            or "profanity" in signals
+        )
         if "sarcasm" in signals:
             vader = min(-0.4, -abs(vader))
         compound = min(vader, 0.0) if negative else vader
@@ -99,6 +107,8 @@ class EmotionReader:
             if compound < POSITIVE_MIN:
                 compound -= 0.15
         compound = max(-1.0, min(1.0, compound))
+        if compound >= POSITIVE_MIN:
+            fired = [rule for rule in fired if not rule.weak]
         mood = self._mood(compound, fired, escalate, signals)
         return Emotion(mood, round(compound, 4), tuple(signals), escalate)
 

@@ -25,10 +25,14 @@ class Rule:
     delta: float
     mood: Mood
     escalate: bool = False
+    weak: bool = False
+    """A weak cue shifts the score but does not overrule clear praise."""
 
 
-def _rule(name: str, regex: str, delta: float, mood: Mood, escalate: bool = False) -> Rule:
-    return Rule(name, re.compile(regex, re.IGNORECASE), delta, mood, escalate)
+def _rule(
+    name: str, regex: str, delta: float, mood: Mood, escalate: bool = False, weak: bool = False
+) -> Rule:
+    return Rule(name, re.compile(regex, re.IGNORECASE), delta, mood, escalate, weak)
 
 
 _N = r"(?:\d+|a|an|one|two|three|four|five|six|several|many|few|couple of)"
@@ -78,12 +82,14 @@ RULES: tuple[Rule, ...] = (
         r"refunded|fixed|resolved)\b|\b(?:broken|damaged|defective|faulty)\b",
         -0.3,
         Mood.FRUSTRATED,
+        weak=True,
     ),
     _rule(
         "delay",
         r"\b(?:late|delayed|delays?|overdue|still not here|taking (?:so|too|forever|ages))\b",
         -0.3,
         Mood.FRUSTRATED,
+        weak=True,
     ),
     _rule(
         "long_wait",
@@ -103,6 +109,7 @@ RULES: tuple[Rule, ...] = (
         r"every ?time|way too often|yet again|worst|nightmare|frustrat\w*|disappoint\w*)\b",
         -0.3,
         Mood.FRUSTRATED,
+        weak=True,
     ),
     _rule(
         "sarcasm",
@@ -189,12 +196,14 @@ RULES: tuple[Rule, ...] = (
         r"informed|known)\b|\b(?:shouldn'?t|should not) (?:have to|be)\b|\bat least\b",
         -0.3,
         Mood.FRUSTRATED,
+        weak=True,
     ),
     _rule(
         "still_again",
         r"\bstill\b|\b(?<!thanks )(?<!thank you )again\b(?! for)|\bnever\b",
         -0.15,
         Mood.FRUSTRATED,
+        weak=True,
     ),
     _rule(
         "problem",
@@ -202,6 +211,7 @@ RULES: tuple[Rule, ...] = (
         r"glitch(?:es)?)\b|\bwrong\b|\bmistake\b|\bmess(?:ed)? up\b|\bscrew(?:ed)? up\b",
         -0.25,
         Mood.FRUSTRATED,
+        weak=True,
     ),
     _rule(
         "complaint",
