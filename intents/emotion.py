@@ -64,6 +64,10 @@ class EmotionReader:
         self._vader = SentimentIntensityAnalyzer()
         for word in REQUEST_WORDS:
             self._vader.lexicon.pop(word, None)
+        k = float(os.environ.get("NK", "1"))
+        for word, valence in self._vader.lexicon.items():
+            if valence < 0:
+                self._vader.lexicon[word] = valence * k
         self._english = (
             set(ENGLISH_STOP_WORDS)
             | set(self._vader.lexicon)

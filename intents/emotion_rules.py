@@ -79,7 +79,8 @@ RULES: tuple[Rule, ...] = (
         rf"\b(?:does|did|do|is|was|are|were|has|have|had|could|would|wo|ca)?{_NOT} ?"
         r"(?:work|working|arrive|arrived|come|came|show(?:ed)? up|load|loading|receive|received|"
         r"got|get|delivered|turn(?:ed)? up|"
-        r"refunded|fixed|resolved)\b|\b(?:broken|damaged|defective|faulty)\b",
+        r"refunded|fixed|resolved|help|helping|helped|answer|answered|respond|responded)\b"
+        r"|\b(?:broken|damaged|defective|faulty)\b",
         -0.3,
         Mood.FRUSTRATED,
         weak=True,
@@ -120,7 +121,14 @@ RULES: tuple[Rule, ...] = (
         r"|\bcan'?t wait to (?:wait|be on hold)\b|\bkeep up the (?:great|good) work\b.*\b(?:not|"
         r"never|still|again)\b|\bnot\b.{0,30}\bnice one\b|\blove (?:how|that|it when) "
         r"(?:you|your|i|my)\b.{0,60}\b(?:not|never|no|again|still|wait|waiting|lost|late)\b"
-        r"|(?:^|\s)/s\b|\U0001F644",
+        r"|(?:^|\s)/s\b|\U0001F644"
+        r"|\b(?:thanks|thank you|thx)(?: again| so much| a lot)? for (?:nothing|the lack|a sleepless"
+        r"|(?:ruin|wast|los|cancel|ignor|dishonor|forg[eo]t|strand|overcharg|mess|delay|bump|"
+        r"leav|break|lying)\w*|making (?:me|us) (?:wait|miss|pay))"
+        r"|\b(?:good|nice|great) to know\b|\bbig surprise\b|\bfeel the love\b|\bkidding me\b"
+        r"|\b(?:got to|gotta|must) be kidding\b|\breal(?:ly)? nice of you\b|\boh wait\b"
+        r"|\bhow convenient\b|\b(?:is|was|are|what) a (?:complete |total |sick |bad )?joke\b"
+        r"|\blove (?:being|waiting|getting|having to|sitting|spending|paying)\b",
         -0.2,
         Mood.FRUSTRATED,
     ),
@@ -135,7 +143,8 @@ RULES: tuple[Rule, ...] = (
         r"|\bcan (?:no ?one|nobody|any ?one|some ?one) (?:actually |please |at \w+ |there )?"
         r"(?:help|answer|call|respond|explain|tell)\b|\bwho (?:do|can|should) i (?:call|talk|speak|"
         r"contact)\b|\bwhen (?:will|can|should|do|am) (?:i|we) (?:expect|get|hear|receive|going to)\b"
-        r"|\bhow (?:much )?longer\b|\bhow long (?:do|will|does|should|must|is|are|am) (?:i|we|it|"
+        r"|\bhow come\b|\bever (?:think|thought|heard?) (?:of|about)\b|\bis this how you\b"
+        r"|\b(?:uh|um|erm),? why\b|\bhow (?:much )?longer\b|\bhow long (?:do|will|does|should|must|is|are|am) (?:i|we|it|"
         r"this)\b|\bwhere (?:is|are) (?:my|our)\b|\bseriously\W*\?|\breally\?",
         -0.3,
         Mood.FRUSTRATED,
@@ -212,6 +221,16 @@ RULES: tuple[Rule, ...] = (
         -0.25,
         Mood.FRUSTRATED,
         weak=True,
+    ),
+    _rule(
+        "let_down",
+        r"\b(?:deserves?|expected|expect) (?:much |a lot |far )?(?:better|more)\b"
+        r"|\b(?:could|should|must|need to|have to|gotta) do (?:much |a lot |far )?better\b"
+        r"|\blet (?:me|us) down\b|\bapparently\b|\bbummed\b|\bgave up\b"
+        r"|[\U0001F44E\U0001F620\U0001F621\U0001F624\U0001F612\U0001F61E\U0001F629\U0001F62B"
+        r"\U0001F92C]",
+        -0.3,
+        Mood.FRUSTRATED,
     ),
     _rule(
         "complaint",
