@@ -70,7 +70,10 @@ RULES: tuple[Rule, ...] = (
         r"responded|gets? back|got back|helps|helped|picks up|cares|is answering)\b"
         r"|\bno (?:reply|response|answer|help|one to help)\b|\bnever (?:replied|answered|"
         r"responded|got back|heard back)\b|\b(?:ignored|ignoring) (?:me|my)\b"
-        r"|\bcan'?t (?:reach|get hold of|get through|get anyone)\b|\bon hold for\b",
+        r"|\bcan'?t (?:reach|get hold of|get through|get anyone)\b|\bon hold for\b"
+        r"|\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|never) (?:yet |even )?(?:spoken|talked|"
+        r"heard|been contacted|been called|received an? (?:reply|response|call|answer|e-?mail))\b"
+        r"|\banswer (?:the|your|my) (?:phone|calls?|e-?mails?|messages?)\b",
         -0.5,
         Mood.FRUSTRATED,
     ),
@@ -95,11 +98,14 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "long_wait",
         r"\b(?:on hold|hold time|waited|waiting|sat|sitting|stuck)\b.{0,25}"
-        r"\b(?:\d+(?:\.\d+)?|an?|one|two|three|several|many) ?(?:hours?|hrs?|days?|weeks?)\b"
+        r"\b(?:\d+(?:\.\d+)?|an?|one|two|three|several|many) ?(?:hours?|hrs?|days?|weeks?|"
+        r"min(?:ute)?s)\b"
         r"|\b(?:\d+(?:\.\d+)?|an?|one|two|"
         r"three|several) ?(?:hours?|hrs?|days?|weeks?) (?:on hold|of hold|hold|wait|waiting|"
         r"delay|late|stuck|in line|and counting)\b|\bwaited forever\b|\bstuck (?:on|at|in)\b"
-        r"|\bstill (?:in|at|on|stuck|missing|lost|there|nothing)\b",
+        r"|\bstill (?:in|at|on|stuck|missing|lost|there|nothing)\b"
+        r"|\b(?:been|was|am|i'?m|we'?re|still|currently|now) on hold\b|\bhold times?\b"
+        r"|\bon hold (?:forever|for ages|again|now)\b",
         -0.45,
         Mood.FRUSTRATED,
     ),
@@ -128,7 +134,8 @@ RULES: tuple[Rule, ...] = (
         r"|\b(?:good|nice|great) to know\b|\bbig surprise\b|\bfeel the love\b|\bkidding me\b"
         r"|\b(?:got to|gotta|must) be kidding\b|\breal(?:ly)? nice of you\b|\boh wait\b"
         r"|\bhow convenient\b|\b(?:is|was|are|what) a (?:complete |total |sick |bad )?joke\b"
-        r"|\blove (?:being|waiting|getting|having to|sitting|spending|paying)\b",
+        r"|\blove (?:being|waiting|getting|having to|sitting|spending|paying)\b"
+        r"|\b(?:biggest|total|complete|sick|bad|such a|massive|practical) (?:\w+ )?joke\b",
         -0.2,
         Mood.FRUSTRATED,
     ),
@@ -143,7 +150,7 @@ RULES: tuple[Rule, ...] = (
         r"|\bcan (?:no ?one|nobody|any ?one|some ?one) (?:actually |please |at \w+ |there )?"
         r"(?:help|answer|call|respond|explain|tell)\b|\bwho (?:do|can|should) i (?:call|talk|speak|"
         r"contact)\b|\bwhen (?:will|can|should|do|am) (?:i|we) (?:expect|get|hear|receive|going to)\b"
-        r"|\bhow come\b|\bever (?:think|thought|heard?) (?:of|about)\b|\bis this how you\b"
+        r"|\bhow (?:does|is) (?:that|this) (?:help|fair|ok|okay)\b|\bhow come\b|\bever (?:think|thought|heard?) (?:of|about)\b|\bis this how you\b"
         r"|\b(?:uh|um|erm),? why\b|\bhow (?:much )?longer\b|\bhow long (?:do|will|does|should|must|is|are|am) (?:i|we|it|"
         r"this)\b|\bwhere (?:is|are) (?:my|our)\b|\bseriously\W*\?|\breally\?",
         -0.3,
@@ -156,7 +163,7 @@ RULES: tuple[Rule, ...] = (
         r"\b.{0,60}\b(?:but|yet|still|never|nothing|no one|didn'?t|hasn'?t|haven'?t|not)\b"
         r"|\bsupposed to (?:be|have|get|arrive|receive|call|email|hear)\b|\bkeep promising\b"
         r"|\b(?:never|didn'?t|did not) (?:call|e-?mail|write|get) (?:me |us )?back\b"
-        r"|\bfalse (?:promises?|hope|advertising)\b|\bmisled\b|\blied\b",
+        r"|\bfalse (?:promises?|hope|advertising)\b|\bmisled\b|\blie[sd]?\b|\blying\b",
         -0.4,
         Mood.FRUSTRATED,
     ),
@@ -175,10 +182,14 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:take|taking|took) (?:my|our) (?:business|money|custom) elsewhere\b"
         r"|\bnever (?:\w+ ){0,4}(?:again|anymore)\b|\b(?:last|final) time i\b"
         r"|\b(?:won'?t|will not|never going to|not going to) be (?:using|ordering|buying|"
-        r"shopping|flying|booking|coming back|back|renewing)\b"
+        r"shopping|booking|coming back|back|renewing)\b"
         r"|\b(?:switching|switch|moving|going back) to (?:a |another |other |your )?"
-        r"(?:competitors?|provider|company|companies|airlines?|shops?|stores?)\b"
-        r"|\b(?:lost|losing) (?:a|me as a|my|our) (?:loyal )?(?:customer|business)\b",
+        r"(?:competitors?|provider|company|companies|shops?|stores?|brands?)\b"
+        r"|\b(?:lost|losing) (?:a|me as a|my|our) (?:loyal )?(?:customer|business)\b"
+        r"|\bconsidering (?:quitting|leaving|switching|cancel\w*|other|another|moving)\b"
+        r"|\b(?:time to |going to |will )?(?:find|finding|look for|looking for|choos\w+) "
+        r"(?:an?(?:nother)? )?(?:new|other|another|different) (?:\w+ )?(?:providers?|"
+        r"company|companies|shops?|stores?|banks?|suppliers?|services?|brands?)\b",
         -0.5,
         Mood.FRUSTRATED,
     ),
@@ -225,7 +236,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "let_down",
         r"\b(?:deserves?|expected|expect) (?:much |a lot |far )?(?:better|more)\b"
-        r"|\b(?:could|should|must|need to|have to|gotta) do (?:much |a lot |far )?better\b"
+        r"|\b(?:can|could|should|must|need to|have to|gotta) do (?:much |a lot |far )?better\b"
         r"|\blet (?:me|us) down\b|\bapparently\b|\bbummed\b|\bgave up\b"
         r"|[\U0001F44E\U0001F620\U0001F621\U0001F624\U0001F612\U0001F61E\U0001F629\U0001F62B"
         r"\U0001F92C]",
