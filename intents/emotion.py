@@ -14,7 +14,6 @@ it, and a wrong "angry" is worse than no reading at all.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 
@@ -34,14 +33,24 @@ ANGRY_MAX = -0.75
 """Compound at or below which a message reads as angry even without an explicit signal."""
 
 REQUEST_WORDS = frozenset(
-    os.environ.get("RW", "help please pls hope wish like want free sure").split()
+    "help please pls hope wish like want free sure yes yeah ok okay".split()
 )
-"""Words VADER scores as positive that in a support message only ask or hedge ("please
-help", "I'd like to", "I hope you can", "not sure", "free delivery?"): they are not praise."""
+"""Words VADER scores as positive that in a support message only ask, hedge or answer
+("please help", "I'd like to", "I hope you can", "not sure", "free delivery?", "yes, the
+blue one"): they are not praise."""
 
 PRAISE_MIN = 0.7
 """VADER compound from which weak cues ("still", "delay", "again") no longer turn praise
 into a complaint: "the crew were amazing despite the delay" stays positive."""
+
+_POLITENESS = re.compile(
+    r"\b(?:thanks?(?: you)?(?: so much| very much| in advance)?|thx|ty|cheers|hi|hello|hey)\b",
+    re.IGNORECASE,
+)
+"""Courtesy around a question: "how do I change my address? Thanks!" asks, it does not praise."""
+
+_REQUEST = re.compile(r"\?|\b(?:please|pls|plz)\b", re.IGNORECASE)
+"""A question or a plea: its courtesy words are not scored."""
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
@@ -64,10 +73,6 @@ class EmotionReader:
         self._vader = SentimentIntensityAnalyzer()
         for word in REQUEST_WORDS:
             self._vader.lexicon.pop(word, None)
-        k = float(os.environ.get("NK", "1"))
-        for word, valence in self._vader.lexicon.items():
-            if valence < 0:
-                self._vader.lexicon[word] = valence * k
         self._english = (
             set(ENGLISH_STOP_WORDS)
             | set(self._vader.lexicon)
@@ -84,7 +89,8 @@ class EmotionReader:
             return Emotion(signals=("non_english",))
         if not self.looks_english(text):
             return Emotion(signals=("non_english",))
-        vader = float(self._vader.polarity_scores(text)["compound"])
+        scored = _POLITENESS.sub(" ", text) if _REQUEST.search(text) else text
+        vader = float(self._vader.polarity_scores(scored)["compound"])
         fired = [rule for rule in RULES if rule.pattern.search(text)]
         signals = [rule.name for rule in fired]
         escalate = any(rule.escalate for rule in fired)
