@@ -51,7 +51,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "repeated_contact",
         r"\b(?:second|third|fourth|fifth|sixth|nth|\d+(?:st|nd|rd|th)) time\b|\bonce again\b"
-        r"|\bhow many (?:more )?times\b|\bkeep (?:asking|telling|calling|e-?mailing|writing)\b"
+        r"|\bhow many (?:more )?times\b"
+        r"|\bkeep (?:asking|telling|calling|trying|e-?mailing|writing)\b"
         r"|\balready (?:told|asked|explained|sent|contacted|called|wrote)\b|\bover and over\b"
         r"|\bagain and again\b|\bsame (?:answer|reply|response|problem) again\b",
         -0.5,
@@ -128,9 +129,10 @@ RULES: tuple[Rule, ...] = (
         r"never|still|again)\b|\bnot\b.{0,30}\bnice one\b|\blove (?:how|that|it when) "
         r"(?:you|your|i|my)\b.{0,60}\b(?:not|never|no|again|still|wait|waiting|lost|late)\b"
         r"|(?:^|\s)/s\b|\U0001F644"
-        r"|\b(?:thanks|thank you|thx)(?: again| so much| a lot)? for (?:nothing|the lack|a sleepless"
+        r"|\b(?:thanks|thank you|thx)(?: again| so much| a lot)? for "
+        r"(?:nothing|the lack|a sleepless"
         r"|(?:ruin|wast|los|cancel|ignor|dishonor|forg[eo]t|strand|overcharg|mess|delay|bump|"
-        r"leav|break|lying)\w*|making (?:me|us) (?:wait|miss|pay))"
+        r"leav|break|lying)\w*|making (?:me|us) (?:wait|miss|pay)|asking (?:me|us) to pay)"
         r"|\b(?:good|nice|great) to know\b|\bbig surprise\b|\bfeel the love\b|\bkidding me\b"
         r"|\b(?:got to|gotta|must) be kidding\b|\breal(?:ly)? nice of you\b|\boh wait\b"
         r"|\bhow convenient\b|\b(?:is|was|are|what) a (?:complete |total |sick |bad )?joke\b"
@@ -148,11 +150,15 @@ RULES: tuple[Rule, ...] = (
         r"a company)\b|\bwhat(?:'s| is) going on\b|\bwhat(?:'s| is) the point\b"
         r"|\bis (?:any ?one|any ?body|someone) (?:there|listening|reading|working|home)\b"
         r"|\bcan (?:no ?one|nobody|any ?one|some ?one) (?:actually |please |at \w+ |there )?"
-        r"(?:help|answer|call|respond|explain|tell)\b|\bwho (?:do|can|should) i (?:call|talk|speak|"
-        r"contact)\b|\bwhen (?:will|can|should|do|am) (?:i|we) (?:expect|get|hear|receive|going to)\b"
-        r"|\bhow (?:does|is) (?:that|this) (?:help|fair|ok|okay)\b|\bhow come\b|\bever (?:think|thought|heard?) (?:of|about)\b|\bis this how you\b"
-        r"|\b(?:uh|um|erm),? why\b|\bhow (?:much )?longer\b|\bhow long (?:do|will|does|should|must|is|are|am) (?:i|we|it|"
-        r"this)\b|\bwhere (?:is|are) (?:my|our)\b|\bseriously\W*\?|\breally\?",
+        r"(?:help|answer|call|respond|explain|tell)\b"
+        r"|\bwho (?:do|can|should) i (?:call|talk|speak|contact)\b"
+        r"|\bwhen (?:will|can|should|do|am) (?:i|we) (?:expect|get|hear|receive|going to)\b"
+        r"|\bhow (?:does|is) (?:that|this) (?:help|fair|ok|okay)\b|\bwhat gives\b"
+        r"|\bwhat(?:'s| is) up with\b|\bhow come\b|\bever (?:think|thought|heard?) (?:of|about)\b"
+        r"|\bis this how you\b"
+        r"|\b(?:uh|um|erm),? why\b|\bhow (?:much )?longer\b"
+        r"|\bhow long (?:do|will|does|should|must|is|are|am) (?:i|we|it|this)\b"
+        r"|\bwhere (?:is|are) (?:my|our)\b|\bseriously\W*\?|\breally\?",
         -0.3,
         Mood.FRUSTRATED,
     ),
@@ -170,7 +176,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "rudeness",
         r"\b(?:rude|rudely|unprofessional|condescending|disrespectful|dismissive|arrogant|"
-        r"hostile|yelled|shouted at|hung up|hangs? up|disconnected|cut me off|attitude|"
+        r"hostile|yelled|shouted at|hung up|hangs? up|hanging up|disconnected|cut me off|attitude|"
         r"(?:don'?t|doesn'?t|do not|does not|didn'?t|never) (?:seem to )?(?:care|give a)|"
         r"treat(?:ed|ing|s)? (?:your |their )?(?:me|us|customers?|people|passengers|clients)"
         r"(?: like| this way| so)|how not to treat)\b",
@@ -186,6 +192,7 @@ RULES: tuple[Rule, ...] = (
         r"|\b(?:switching|switch|moving|going back) to (?:a |another |other |your )?"
         r"(?:competitors?|provider|company|companies|shops?|stores?|brands?)\b"
         r"|\b(?:lost|losing) (?:a|me as a|my|our) (?:loyal )?(?:customer|business)\b"
+        r"|\bno longer (?:use|using|order|buy|shop|book|recommend)\b"
         r"|\bconsidering (?:quitting|leaving|switching|cancel\w*|other|another|moving)\b"
         r"|\b(?:time to |going to |will )?(?:find|finding|look for|looking for|choos\w+) "
         r"(?:an?(?:nother)? )?(?:new|other|another|different) (?:\w+ )?(?:providers?|"
@@ -205,7 +212,8 @@ RULES: tuple[Rule, ...] = (
         "no_information",
         r"\b(?:lack of|zero|no) (?:\w+ )?(?:help|info|information|updates?|explanation|"
         r"communication|apology|compensation|assistance|support|notice|notification|reason|"
-        r"follow[- ]?up|call ?back|confirmation|customer service|service)\b",
+        r"follow[- ]?up|call ?back|confirmation|customer service|service)\b"
+        r"|\bnothing (?:he|she|they|you|anyone|we|i) (?:can|could) do\b|\babsolutely nothing\b",
         -0.35,
         Mood.FRUSTRATED,
     ),
@@ -237,7 +245,10 @@ RULES: tuple[Rule, ...] = (
         "let_down",
         r"\b(?:deserves?|expected|expect) (?:much |a lot |far )?(?:better|more)\b"
         r"|\b(?:can|could|should|must|need to|have to|gotta) do (?:much |a lot |far )?better\b"
-        r"|\blet (?:me|us) down\b|\bapparently\b|\bbummed\b|\bgave up\b"
+        r"|\blet(?:s|ting)? (?:me|us) down\b|\bdropped the ball\b|\bnot worth\b"
+        r"|\b(?:far|way) too (?:often|long|slow)\b"
+        r"|\b(?:unbelievable|unreal|inept|inadequate|shameful)\b"
+        r"|\bapparently\b|\bbummed\b|\bgave up\b"
         r"|[\U0001F44E\U0001F620\U0001F621\U0001F624\U0001F612\U0001F61E\U0001F629\U0001F62B"
         r"\U0001F92C]",
         -0.3,
@@ -248,7 +259,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:unacceptable|not acceptable|ridiculous|outrageous|disgrace(?:ful)?|appalling|"
         r"lawyers?|solicitors?|attorney|legal action|sue|suing|chargeback|small claims|"
         r"consumer (?:protection|rights)|trading standards|ombudsman|report you|scam(?:mers?)?|"
-        r"rip[- ]?off|worst|terrible service|never again|fed up|sick of|had enough)\b",
+        r"rip[- ]?offs?|worst|terrible service|never again|fed up|sick of|had enough)\b",
         -0.35,
         Mood.ANGRY,
         escalate=True,
