@@ -33,8 +33,8 @@ ANGRY_MAX = -0.75
 """Compound at or below which a message reads as angry even without an explicit signal."""
 
 REQUEST_WORDS = frozenset(
-    ("help", "please", "pls", "hope", "wish", "like", "want", "free", "sure")
-    + ("yes", "yeah", "ok", "okay")
+    {"help", "please", "pls", "hope", "wish", "like", "want", "free", "sure", "yes", "yeah"}
+    | {"ok", "okay"}
 )
 """Words VADER scores as positive that in a support message only ask, hedge or answer
 ("please help", "I'd like to", "I hope you can", "not sure", "free delivery?", "yes, the
