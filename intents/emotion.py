@@ -53,6 +53,11 @@ _POLITENESS = re.compile(
 _REQUEST = re.compile(r"\?|\b(?:please|pls|plz)\b", re.IGNORECASE)
 """A question or a plea: its courtesy words are not scored."""
 
+_PLAIN_ANSWER = re.compile(
+    r"^\W*(?:no|nope|nah|no,? thanks?(?: you)?|not really|not now|not yet)\W*$", re.IGNORECASE
+)
+"""A bare "no" answers the bot's question; VADER would call it negative."""
+
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _REPEATED_PUNCTUATION = re.compile(r"[!?]{2,}")
@@ -90,6 +95,8 @@ class EmotionReader:
             return Emotion(signals=("non_english",))
         if not self.looks_english(text):
             return Emotion(signals=("non_english",))
+        if _PLAIN_ANSWER.match(text):
+            return Emotion()
         scored = _POLITENESS.sub(" ", text) if _REQUEST.search(text) else text
         vader = float(self._vader.polarity_scores(scored)["compound"])
         fired = [rule for rule in RULES if rule.pattern.search(text)]
@@ -118,8 +125,7 @@ class EmotionReader:
             if compound < POSITIVE_MIN:
                 compound -= 0.15
         compound = max(-1.0, min(1.0, compound))
-        if compound >= POSITIVE_MIN:
-            fired = [rule for rule in fired if not rule.weak]
+        fired = [rule for rule in fired if not rule.weak]
         mood = self._mood(compound, fired, escalate, signals)
         return Emotion(mood, round(compound, 4), tuple(signals), escalate)
 

@@ -228,7 +228,9 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "still_again",
-        r"\bstill\b|\b(?<!thanks )(?<!thank you )again\b(?! for)|\bnever\b",
+        r"\bstill\b(?! (?:love|like|the best|my fav))"
+        r"|(?<!thanks )(?<!thank you )(?<!thx )(?<!order )(?<!buy )(?<!shop )(?<!use )"
+        r"(?<!come )(?<!visit )(?<!book )\bagain\b(?! for)|\bnever\b(?! mind)",
         -0.15,
         Mood.FRUSTRATED,
         weak=True,
