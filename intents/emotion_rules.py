@@ -228,6 +228,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "still_again",
+        r"(?<!can i )(?<!could i )(?<!can we )(?<!do you )(?<!is it )(?<!are you )"
         r"\bstill\b(?! (?:love|like|the best|my fav))"
         r"|(?<!thanks )(?<!thank you )(?<!thx )(?<!order )(?<!buy )(?<!shop )(?<!use )"
         r"(?<!come )(?<!visit )(?<!book )\bagain\b(?! for)|\bnever\b(?! mind)",
