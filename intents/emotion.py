@@ -125,7 +125,6 @@ class EmotionReader:
             if compound < POSITIVE_MIN:
                 compound -= 0.15
         compound = max(-1.0, min(1.0, compound))
-        fired = [rule for rule in fired if not rule.weak]
         mood = self._mood(compound, fired, escalate, signals)
         return Emotion(mood, round(compound, 4), tuple(signals), escalate)
 
@@ -152,7 +151,8 @@ class EmotionReader:
 
     @staticmethod
     def _mood(compound: float, fired: list[Rule], escalate: bool, signals: list[str]) -> Mood:
-        moods = {rule.mood for rule in fired}
+        # Weak cues ("still", "delay") only shift the score; they suggest no mood of their own.
+        moods = {rule.mood for rule in fired if not rule.weak}
         if escalate:
             return Mood.ANGRY
         if Mood.ANXIOUS in moods and compound < POSITIVE_MIN:
@@ -161,7 +161,7 @@ class EmotionReader:
             # Implicit frustration stays "frustrated" however low it pushes the score:
             # anger needs an explicit sign (insult, profanity, shouting, complaint words).
             return Mood.FRUSTRATED
-        if compound <= ANGRY_MAX:
+        if compound <= ANGRY_MAX and not any(rule.weak for rule in fired):
             return Mood.ANGRY
         if Mood.CONFUSED in moods:
             return Mood.CONFUSED
