@@ -3,13 +3,18 @@
 VADER (its lexicon ships inside the wheel) reads ordinary sentiment well but misses what
 support customers actually write: "I'm still waiting" scores 0.0 and "Great, another
 delay. Just perfect." scores +0.76. The rules in :mod:`intents.emotion_rules` catch
-implicit frustration, sarcasm, shouting, profanity, insults and complaint words; each
-rule that fires is named in ``Emotion.signals`` so a person can see why.
+implicit frustration (waits, time on hold, broken promises, complaint questions, churn
+threats), sarcasm, shouting, profanity, insults and complaint words; each rule that fires
+is named in ``Emotion.signals`` so a person can see why. Weak cues ("still", "delay")
+only shift the score, so praise despite a delay stays praise; the words a customer uses
+to ask ("please help", "I'd like to", "thanks" after a question) are not counted as
+praise.
 
 ``compound`` stays on VADER's scale (the engine hands off after two messages at or below
 -0.5), so implicit frustration pushes it down: "still waiting for the third time" lands
-near -0.9. Text that does not look English falls back to neutral: the lexicon cannot read
-it, and a wrong "angry" is worse than no reading at all.
+near -0.9. Text that does not look English (:mod:`intents.language` decides when the
+word check doubts) falls back to neutral: the lexicon cannot read it, and a wrong "angry"
+is worse than no reading at all.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from collections.abc import Iterable
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from intents.emotion_rules import RULES, SUPPORT_WORDS, Rule, has_profanity
+from intents.emotion_rules import RULES, SUPPORT_WORDS, Rule
 from intents.language import other_language
+from intents.profanity import has_profanity
 from intents.types import Emotion, Mood
 
 POSITIVE_MIN = 0.3

@@ -2,16 +2,16 @@
 
 Each rule is a regular expression with a name (reported in ``Emotion.signals``), a shift
 of the compound score, the mood it suggests and whether it alone justifies offering a
-person (PRODUCT.md §4 trigger 3). The phrases come from how customers write to support
-teams, not from any evaluation set.
+person (PRODUCT.md §4 trigger 3). Weak rules describe an event rather than the
+customer's stance ("still", "delayed", "a problem"): they shift the score but do not by
+themselves make a message frustrated or overrule clear praise. The phrases come from how
+customers write to any support team (shop, subscription, travel), not from one data set.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from intents.types import Mood
 
@@ -310,73 +310,3 @@ waited waiting wasn website week weeks weren won work working wouldn
 """
 SUPPORT_WORDS = frozenset(_SUPPORT_TEXT.split())
 """Support vocabulary that counts as English even though it is not in the lexicon."""
-
-
-_STRONG_ROOTS = (
-    "fuck",
-    "fck",
-    "fuk",
-    "fcuk",
-    "phuck",
-    "phuk",
-    "shit",
-    "sh1t",
-    "sh!t",
-    "cunt",
-    "bitch",
-    "bastard",
-    "asshole",
-    "arsehole",
-    "dick",
-    "prick",
-    "piss",
-    "crap",
-    "damn",
-    "dam",
-    "wtf",
-    "stfu",
-    "gtfo",
-    "twat",
-    "wank",
-    "tosser",
-    "douche",
-    "jackass",
-    "dumbass",
-    "dumass",
-    "motherf",
-    "mothaf",
-    "muthaf",
-    "bellend",
-    "knobhead",
-    "slut",
-    "whore",
-    "retard",
-    "hell",
-)
-_CENSORED = re.compile(r"\b(?:f[\*#@]{2,}k?|f[\*#@]ck|sh[\*#@]t|s[\*#@]{2,}t|b[\*#@]tch)")
-
-
-def _load_profanity() -> frozenset[str]:
-    """Swear words from better-profanity's bundled list, minus its non-swearing entries.
-
-    The full list flags ordinary support words ("virgin", "screwed", "fat", "omg",
-    "stupid"), which would call a customer flying Virgin America angry; only entries
-    built on a swearing root are kept.
-    """
-    text = (resources.files("better_profanity") / "profanity_wordlist.txt").read_text("utf-8")
-    words = {line.strip().lower() for line in text.splitlines() if line.strip()}
-    return frozenset(w for w in words if any(root in w for root in _STRONG_ROOTS))
-
-
-PROFANITY = _load_profanity()
-_TOKEN = re.compile(r"[a-z0-9@$!*+#'._-]+")
-
-
-def has_profanity(text: str) -> bool:
-    """True when a swear word (or a censored one such as ``f***``) appears."""
-    lowered = text.lower()
-    if _CENSORED.search(lowered):
-        return True
-    tokens = [t.strip("'.!_-") for t in _TOKEN.findall(lowered)]
-    pairs = (f"{a} {b}" for a, b in itertools.pairwise(tokens))
-    return any(t in PROFANITY for t in tokens) or any(p in PROFANITY for p in pairs)
