@@ -21,6 +21,22 @@ def reader() -> EmotionReader:
         ("you charged me twice", "charged_twice"),
         ("no one answers my emails", "no_response"),
         ("my package never arrived", "not_working"),
+        ("Why hasn't my refund arrived?", "complaint_question"),
+        ("what's going on with my order", "complaint_question"),
+        ("Is anyone there? Can no one help me?", "complaint_question"),
+        ("I was told it would be delivered on Monday", "broken_promise"),
+        ("you promised a callback but nobody called", "broken_promise"),
+        ("the agent was rude and hung up on me", "rudeness"),
+        ("you clearly don't care about your customers", "rudeness"),
+        ("I'll take my business elsewhere", "churn_threat"),
+        ("time to find a new provider", "churn_threat"),
+        ("what a waste of my time", "wasted"),
+        ("zero communication about my parcel", "no_information"),
+        ("it would have been nice to get an email", "counterfactual"),
+        ("you can do much better than this", "let_down"),
+        ("I'm having trouble with the checkout", "problem"),
+        ("been on hold for 40 minutes", "long_wait"),
+        ("I haven't heard back since Friday", "no_response"),
     ],
 )
 def test_implicit_frustration_is_negative(reader: EmotionReader, text: str, signal: str) -> None:
@@ -74,6 +90,11 @@ def test_happy_shouting_is_not_escalated(reader: EmotionReader) -> None:
         ("not bad at all, thanks", Mood.POSITIVE),
         ("it doesn't work", Mood.FRUSTRATED),
         ("the app works fine now, thanks", Mood.POSITIVE),
+        ("thanks for nothing", Mood.FRUSTRATED),
+        ("not helpful at all", Mood.FRUSTRATED),
+        ("that doesn't help me", Mood.FRUSTRATED),
+        ("not bad at all, no problems so far, thanks!", Mood.POSITIVE),
+        ("no problem, thanks!", Mood.NEUTRAL),
     ],
 )
 def test_negation(reader: EmotionReader, text: str, mood: Mood) -> None:
@@ -89,6 +110,19 @@ def test_negation(reader: EmotionReader, text: str, mood: Mood) -> None:
         ("Thanks, you've been really helpful!", Mood.POSITIVE),
         ("what are your opening hours", Mood.NEUTRAL),
         ("I want to speak to a human", Mood.NEUTRAL),
+        # weak cues do not overrule praise
+        ("The driver was amazing, thank you! Delivered despite the delay.", Mood.POSITIVE),
+        ("Your team is amazing, I still love this shop", Mood.POSITIVE),
+        ("Great service again, thank you so much!", Mood.POSITIVE),
+        # requests and bare answers
+        ("Could you help me change my address please?", Mood.NEUTRAL),
+        ("How do I download my invoice? Thanks!", Mood.NEUTRAL),
+        ("Hi, can I still return it?", Mood.NEUTRAL),
+        ("I'd like to order again", Mood.NEUTRAL),
+        ("Never mind, I found it", Mood.NEUTRAL),
+        ("no", Mood.NEUTRAL),
+        ("No thanks", Mood.NEUTRAL),
+        ("yes please", Mood.NEUTRAL),
     ],
 )
 def test_moods(reader: EmotionReader, text: str, mood: Mood) -> None:
@@ -102,6 +136,11 @@ def test_moods(reader: EmotionReader, text: str, mood: Mood) -> None:
         "Mi pedido no ha llegado todavía y nadie responde",
         "我的订单还没有到",
         "Где мой заказ?",
+        # the word check doubts these; the language identifier confirms
+        "Mon colis n'est toujours pas arrivé",
+        "Il mio ordine non è ancora arrivato, è una vergogna",
+        "Waar is mijn bestelling gebleven",
+        "Onde está o meu pedido",
     ],
 )
 def test_non_english_falls_back_to_neutral(reader: EmotionReader, text: str) -> None:
@@ -118,3 +157,45 @@ def test_language_hint_wins(reader: EmotionReader) -> None:
 
 def test_empty_is_neutral(reader: EmotionReader) -> None:
     assert reader.read("").mood is Mood.NEUTRAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for losing my parcel. Again.",
+        "thank you for cancelling my order without telling me",
+        "Good to know. Perhaps someone could have told me earlier.",
+        "Real nice of you to charge me for that",
+        "Great, another delay.",
+    ],
+)
+def test_sarcastic_praise_reads_negative(reader: EmotionReader, text: str) -> None:
+    emotion = reader.read(text)
+    assert "sarcasm" in emotion.signals
+    assert emotion.mood.is_negative
+    assert emotion.compound < -0.3
+
+
+def test_churn_threat_crosses_the_anger_bar_without_escalating_alone(
+    reader: EmotionReader,
+) -> None:
+    emotion = reader.read("I will never order from you again")
+    assert "churn_threat" in emotion.signals
+    assert emotion.compound <= -0.5
+    assert emotion.mood is Mood.FRUSTRATED
+    assert not emotion.escalate  # two such messages in a row offer a person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Just DM'd. Same issue persisting.",
+        "having trouble getting rebooked",
+        "2 hours?! And just got disconnected.",
+    ],
+)
+def test_terse_english_is_still_read(reader: EmotionReader, text: str) -> None:
+    """Few known words ("DM'd", "persisting"): the language identifier keeps it English."""
+    emotion = reader.read(text)
+    assert "non_english" not in emotion.signals
+    assert emotion.mood.is_negative
