@@ -40,6 +40,7 @@ def load_understander(
         DomainError: a domain file is wrong; the message names the file and the line.
         EmbeddingsUnavailable: ``model="embeddings"`` without the extra installed.
     """
+    from intents import language
     from intents.classifier import ClassifierConfig
     from intents.training import trained_classifier
     from intents.understander import DomainUnderstander
@@ -47,6 +48,7 @@ def load_understander(
     loaded = load_domain(domain)
     config = ClassifierConfig(model=model)
     classifier = trained_classifier(loaded, cache_dir=cache_dir, config=config)
+    language.prepare()  # at start, not inside the first doubtful message's turn
     return DomainUnderstander(loaded, classifier)
 
 

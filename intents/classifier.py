@@ -330,12 +330,13 @@ class _LinearModel:
         result[:, 3] = 0.0
         for row, (terms, intent) in enumerate(zip(words, best, strict=True)):
             seen = self.seen_words[intent]
-            single = [vocabulary.get(t, -1) for t in set(terms) if " " not in t]
+            distinct = set(terms)
+            single = [vocabulary.get(t, -1) for t in distinct if " " not in t]
             if not single:
                 continue
             unseen = np.array([c < 0 or not seen[c] for c in single])
             weight = np.array([idf[c] if c >= 0 else rare for c in single])
-            pairs = [vocabulary.get(t, -1) for t in set(terms) if " " in t]
+            pairs = [vocabulary.get(t, -1) for t in distinct if " " in t]
             result[row, 0] = unseen.mean()
             result[row, 1] = (weight * unseen).sum() / weight.sum()
             result[row, 2] = np.mean([c < 0 or not seen[c] for c in pairs]) if pairs else 0.0

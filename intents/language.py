@@ -55,10 +55,16 @@ OTHER_LANGUAGE_MIN = 0.8
 
 @cache
 def _identifier() -> LanguageIdentifier:
-    """Loaded on first doubt (about a second), then kept for the process."""
+    """Loaded once per process (about a second): :func:`prepare` at start, else on first
+    doubt."""
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(COMMON_LANGUAGES)
     return identifier
+
+
+def prepare() -> None:
+    """Load the identifier now, so that no customer's message waits the second it takes."""
+    _identifier()
 
 
 def other_language(text: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,12 +35,13 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[st
 
 _MESSAGES: Any = Message.__table__
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
+Built = TypeVar("Built")
 
 
-def _built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+def _built(key: tuple[Any, ...], build: Callable[[], Built]) -> Built:
     """A hot statement built once (with bound parameters): building one costs more than
     running it on SQLite."""
-    found = _STATEMENTS.get(key)
+    found: Built | None = _STATEMENTS.get(key)
     if found is None:
         found = _STATEMENTS[key] = build()
     return found

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from storage.inline_statements import InlineStatement, inline_sqlite
 from storage.models import Job, JobStatus, OutboxItem, OutboxStatus, utcnow
 from storage.repositories import (
+    _built,
     _Repository,
     insert_every_column,
     insert_ignoring_conflicts,
@@ -138,50 +139,48 @@ class OutboxRepository(_Repository):
 
     async def mark_sent(self, rows: Sequence[tuple[int, str | None]], now: datetime) -> None:
         """Record deliveries the platform accepted (id, platform message id): one statement."""
-        if not _MARK_SENT:
-            _MARK_SENT.append(
-                InlineStatement(
-                    update(_OUTBOX)
-                    .where(_OUTBOX.c.id == bindparam("row_id"))
-                    .values(
-                        status=OutboxStatus.SENT,
-                        sent_at=bindparam("now"),
-                        result_ref=bindparam("ref"),
-                        leased_until=None,
-                    )
-                )
-            )
-        await _MARK_SENT[0].run_many(
+        await _mark_sent().run_many(
             self.session, [{"row_id": row, "ref": ref, "now": now} for row, ref in rows]
         )
 
 
 _CLAIMS: dict[bool, Select[OutboxItem]] = {}
-_OLDER: list[InlineStatement] = []
-_INSERT: list[InlineStatement] = []
-_MARK_SENT: list[InlineStatement] = []
 
 
 def _older_pending() -> InlineStatement:
     """Pending rows of some lanes, other than this unit of work's own (built once)."""
-    if not _OLDER:
-        _OLDER.append(
-            InlineStatement(
-                select(OutboxItem.id, OutboxItem.lane).where(
-                    OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
-                    OutboxItem.status == OutboxStatus.PENDING,
-                    OutboxItem.id.not_in(bindparam("own", expanding=True)),
-                )
+    return _built(
+        ("outbox", "older pending"),
+        lambda: InlineStatement(
+            select(OutboxItem.id, OutboxItem.lane).where(
+                OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.id.not_in(bindparam("own", expanding=True)),
             )
-        )
-    return _OLDER[0]
+        ),
+    )
 
 
 def _outbox_insert() -> InlineStatement:
     """One new outbox row, every column bound (built once)."""
-    if not _INSERT:
-        _INSERT.append(insert_every_column(_OUTBOX))
-    return _INSERT[0]
+    return _built(("outbox", "insert"), lambda: insert_every_column(_OUTBOX))
+
+
+def _mark_sent() -> InlineStatement:
+    """A delivery the platform accepted, recorded with its platform id (built once)."""
+    return _built(
+        ("outbox", "mark sent"),
+        lambda: InlineStatement(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == bindparam("row_id"))
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=bindparam("now"),
+                result_ref=bindparam("ref"),
+                leased_until=None,
+            )
+        ),
+    )
 
 
 def _claim_statement(locks_rows: bool) -> Select[OutboxItem]:
