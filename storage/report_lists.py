@@ -68,34 +68,36 @@ async def lowest_rated(
     newest answer and checking each conversation's start by primary key, so it stops
     after ``limit`` rows whatever the planner knows (joining first, SQLite would scan
     the period's conversations). The same order as sorting all 1–3 ratings at once.
-    Rows without an answer time are read apart, where each engine sorts them (first on
-    PostgreSQL, last on SQLite): left in the walk, they would make PostgreSQL step over
-    every unanswered survey before the newest answer.
     """
     s, c = Survey, Conversation
     in_period = exists().where(
         c.id == s.conversation_id, Customer.id == c.customer_id, window.current
     )
-    timed, postgres = s.answered_at.is_not(None), connection.dialect.name == "postgresql"
+    postgres = connection.dialect.name == "postgresql"
     picked: list[tuple[Any, ...]] = []
     # Scores below 1 are not written by Carebot, but sort first if a row has one.
     for score_is in (s.score < 1, s.score == 1, s.score == 2, s.score == 3):
         answered = (s.status == SurveyStatus.ANSWERED, score_is, in_period)
         walk = (
             select(s.conversation_id, s.answered_at, s.score, s.comment)
-            .where(*answered, timed)
+            .where(*answered)
             .order_by(s.score, s.answered_at.desc(), s.conversation_id.desc())
         )
-        # OFFSET 0 keeps the planner from ordering by an index (it would walk every
-        # unanswered survey); the few untimed rows are found by score and sorted.
-        stray = (
-            select(s.conversation_id, s.answered_at, s.score, s.comment)
-            .where(*answered, s.answered_at.is_(None))
-            .offset(0)
-            .subquery()
-        )
-        untimed = select(stray).order_by(stray.c.score, stray.c.conversation_id.desc())
-        for query in (untimed, walk) if postgres else (walk, untimed):
+        queries = [walk]
+        if postgres:
+            # PostgreSQL sorts a missing answer time first under DESC, so its walk would
+            # step over every unanswered survey before the newest answer: the few
+            # untimed rows are read apart, by score (OFFSET 0 keeps the planner from
+            # ordering by an index), and the walk starts at the newest answer.
+            stray = (
+                select(s.conversation_id, s.answered_at, s.score, s.comment)
+                .where(*answered, s.answered_at.is_(None))
+                .offset(0)
+                .subquery()
+            )
+            untimed = select(stray).order_by(stray.c.score, stray.c.conversation_id.desc())
+            queries = [untimed, walk.where(s.answered_at.is_not(None))]
+        for query in queries:
             if len(picked) >= limit:
                 break
             rows = await connection.execute(query.limit(limit - len(picked)))
