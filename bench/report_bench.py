@@ -1,8 +1,8 @@
 """Benchmark: a cold ``carebot report`` over 100,000 or 1,000,000 conversations.
 
 Seeds once (a reusable SQLite file under ``bench/.data`` or a PostgreSQL database named
-``carebot_bench_<n>``), then times the default report as a subprocess, so interpreter
-start and imports are included: 28 days with the previous 28, by intent and by agent,
+``carebot_bench_<n>``), then times the default ``carebot report`` as a subprocess, so
+interpreter start and imports are included: 28 days with the previous 28, by intent and by agent,
 the week-over-week trend and the lowest-rated list.
 
     python bench/report_bench.py --engine sqlite --conversations 1000000
@@ -103,8 +103,12 @@ def main() -> int:
         started = time.perf_counter()
         asyncio.run(_upgrade(url))
         print(f"schema checked/upgraded in {time.perf_counter() - started:.1f} s")
+    # Timed as a manager runs it: the installed ``carebot`` command (its parser, settings
+    # and logging set-up included), or ``python -m bot.cli`` where it is not installed.
+    script = Path(sys.executable).with_name("carebot")
+    carebot = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
     report = [
-        *command,
+        *carebot,
         "report",
         "--since",
         "28d",

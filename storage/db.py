@@ -66,6 +66,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={INLINE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Sorts and groupings of the reports stay in memory. Set here, outside any
+        # transaction: SQLite refuses to change it inside one once the connection has
+        # opened its temporary database (a migration or a catalogue query may have).
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")

@@ -1,6 +1,7 @@
 """The report's numbers read from the rollups, with the same shape and values as live.
 
-Counts: every whole UTC hour of the two periods comes from ``report_rollup``; an hour
+Counts: every whole UTC hour of the two periods comes from ``report_rollup`` (whole days
+that no period, trend bucket or day starts inside from ``report_rollup_days``); an hour
 that a period, trend or day boundary cuts (a time zone that is not a whole number of
 hours from UTC) is counted live, as are the SLA breaches of handoffs still waiting (they
 depend on "now"). Percentiles: the daily histograms (live counts for the cut days at
@@ -18,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -27,12 +30,14 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from storage.models import Conversation, Handoff
 from storage.models._base import UTCDateTime
+from storage.report_lists import low_ratings_live
 from storage.report_queries import (
     Window,
     cube,
@@ -49,9 +54,12 @@ from storage.rollup_tables import (
     durations,
     histogram,
     hours,
+    low_ratings,
     rollup,
+    rollup_days,
     slot_start,
 )
+from storage.rollups import runs
 
 ROLLUP_KEYS = ("intent", "agent", "channel")
 FAST_KEYS = ("intent", "agent", "channel", "reason", "day", "week")
@@ -97,6 +105,55 @@ def _in_slots(slots: Sequence[int]) -> ColumnElement[bool]:
     )
 
 
+def _whole_days(
+    first: int, last: int, cut: Sequence[int], splits: Sequence[int]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Runs of UTC days to read from the daily rows, and of slots to read hourly.
+
+    Together they cover slots ``first..last`` but the ``cut`` ones. A day is read whole
+    when all its hours are wanted and no group starts inside it (``splits``: the first
+    slot of each period, trend bucket or day); its row then lands in one group, which its
+    first slot decides.
+    """
+    skipped, starts = set(cut), set(splits)
+    whole = [
+        day
+        for day in range(-(-first // 24), (last + 1) // 24)
+        if not any(slot in skipped for slot in range(day * 24, day * 24 + 24))
+        and not any(slot in starts for slot in range(day * 24 + 1, day * 24 + 24))
+    ]
+    covered = set(whole)
+    hourly = [
+        slot for slot in range(first, last + 1) if slot not in skipped and slot // 24 not in covered
+    ]
+    return runs(whole), runs(hourly)
+
+
+def _rollup_rows(
+    dim: str, days_wanted: list[tuple[int, int]], hours_wanted: list[tuple[int, int]]
+) -> Subquery | None:
+    """One dimension's rollup rows, daily where possible, as ``(slot, value, counts…)``."""
+    r, d = rollup.c, rollup_days.c
+    parts: list[Select[Any]] = []
+    if hours_wanted:
+        parts.append(
+            select(
+                r.slot.label("slot"), r.value.label("value"), *(r[n] for n in COUNT_FIELDS)
+            ).where(r.dim == dim, or_(*(r.slot.between(a, b) for a, b in hours_wanted)))
+        )
+    if days_wanted:
+        parts.append(
+            select(
+                (d.day * 24).label("slot"), d.value.label("value"), *(d[n] for n in COUNT_FIELDS)
+            ).where(d.dim == dim, or_(*(d.day.between(a, b) for a, b in days_wanted)))
+        )
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0].subquery()
+    return union_all(*parts).subquery()
+
+
 async def fast_cube(
     connection: AsyncConnection, window: Window, keys: Sequence[str]
 ) -> tuple[Rows, dict[str, Rows]]:
@@ -106,28 +163,42 @@ async def fast_cube(
     each per-key list has ``d_period`` and ``d_<key>``. Rows of the cut hours and of
     waiting handoffs carry every column and go into every list.
     """
-    r = rollup.c
     first, last = (_ceil_slot(window.previous_since), hours(window.until)[0] - 1)
     cut = _cut_slots(window, keys)
-    whole = and_(r.slot >= first, r.slot <= last, r.slot.not_in(cut) if cut else literal(True))
-    period = case((r.slot >= _ceil_slot(window.since), 0), else_=1)
-    sums = [func.sum(getattr(r, name)).label(name) for name in COUNT_FIELDS]
-    groups: list[ColumnElement[Any]] = [
-        period.label("d_period"),
-        _slot_index(r.slot, window.bucket_starts).label("d_bucket"),
-        r.value.label("d_reason"),
-    ]
+    since = _ceil_slot(window.since)
+    splits = [since, *(_ceil_slot(start) for start in window.bucket_starts)]
     if "day" in keys:
-        groups.append(_slot_index(r.slot, window.day_starts).label("d_day"))
-    base_query = select(*groups, *sums).where(r.dim == "reason", whole).group_by(*groups)
-    base = [dict(row) for row in (await connection.execute(base_query)).mappings()]
+        splits += [_ceil_slot(start) for start in window.day_starts]
+    base: Rows = []
+    source = _rollup_rows("reason", *_whole_days(first, last, cut, splits))
+    if source is not None:
+        r = source.c
+        sums = [func.sum(r[name]).label(name) for name in COUNT_FIELDS]
+        groups: list[ColumnElement[Any]] = [
+            case((r.slot >= since, 0), else_=1).label("d_period"),
+            _slot_index(r.slot, window.bucket_starts).label("d_bucket"),
+            r.value.label("d_reason"),
+        ]
+        if "day" in keys:
+            groups.append(_slot_index(r.slot, window.day_starts).label("d_day"))
+        base_query = select(*groups, *sums).group_by(*groups)
+        base = [dict(row) for row in (await connection.execute(base_query)).mappings()]
     by_key: dict[str, Rows] = {}
+    key_ranges = _whole_days(first, last, cut, [since])
     for key in keys:
         if key not in ROLLUP_KEYS:
             continue
-        labelled = [period.label("d_period"), r.value.label(f"d_{key}")]
-        query = select(*labelled, *sums).where(r.dim == key, whole).group_by(*labelled)
-        rows = [dict(row) for row in (await connection.execute(query)).mappings()]
+        rows: Rows = []
+        source = _rollup_rows(key, *key_ranges)
+        if source is not None:
+            r = source.c
+            sums = [func.sum(r[name]).label(name) for name in COUNT_FIELDS]
+            labelled = [
+                case((r.slot >= since, 0), else_=1).label("d_period"),
+                r.value.label(f"d_{key}"),
+            ]
+            query = select(*labelled, *sums).group_by(*labelled)
+            rows = [dict(row) for row in (await connection.execute(query)).mappings()]
         if key == "agent":
             for row in rows:
                 row["d_agent"] = int(str(row["d_agent"]))
@@ -137,9 +208,32 @@ async def fast_cube(
         conversations, handoffs = await cube(connection, window, keys, only=_in_slots(cut))
         live = conversations + handoffs
     live += await _waiting_handoffs(connection, window, keys, cut)
-    for rows in by_key.values():
-        rows.extend(live)
+    for key_rows in by_key.values():
+        key_rows.extend(live)
     return base + live, by_key
+
+
+async def fast_low_ratings(connection: AsyncConnection, window: Window) -> dict[Any, int]:
+    """:func:`storage.report_lists.low_ratings_live` from ``report_low_ratings``: whole
+    hours of the period from the rollup, an hour cut by its edges counted live."""
+    low = low_ratings.c
+    first, last = _ceil_slot(window.since), hours(window.until)[0] - 1
+    lows: dict[Any, int] = defaultdict(int)
+    if first <= last:
+        query = (
+            select(low.customer_id, func.sum(low.n))
+            .where(low.slot.between(first, last))
+            .group_by(low.customer_id)
+        )
+        for customer, n in await connection.execute(query):
+            lows[customer] += int(n)
+    edges = {hours(edge)[0] for edge in (window.since, window.until) if not hours(edge)[1]}
+    if edges:
+        for customer, n in (
+            await low_ratings_live(connection, window, only=_in_slots(sorted(edges)))
+        ).items():
+            lows[customer] += n
+    return dict(lows)
 
 
 async def _waiting_handoffs(
@@ -288,10 +382,30 @@ async def _values(
     for period, since, until in periods:
         params[f"lo{period}"], params[f"hi{period}"] = since, until
         types[f"lo{period}"] = types[f"hi{period}"] = UTCDateTime()
-    wanted: dict[tuple[tuple[int, object], int], int] = {}
+    # (group, rank) → (lookup, which of its values); a lookup reads one or two
+    # neighbouring ranks of one bucket (LIMIT 2 costs what LIMIT 1 does: the offset).
+    wanted: dict[tuple[tuple[int, object], int], tuple[int, int]] = {}
     lookups: list[str] = []
     plans: dict[tuple[int, object], tuple[int, list[tuple[int, int, float]]]] = {}
     values: dict[object, str] = {}
+
+    def lookup(group: tuple[int, object], bucket: int, offset: int, count: int) -> int:
+        period, value = group
+        match = ""
+        if key is not None:
+            if value not in values:
+                values[value] = f"v{len(values)}"
+                params[values[value]] = value
+            match = f" AND {key} = :{values[value]}"
+        lookups.append(
+            f"SELECT {len(lookups)} AS i, seconds FROM (SELECT seconds "
+            f"FROM report_durations WHERE metric = {int(metric)} "
+            f"AND bucket = {int(bucket)}{match} AND started_at >= :lo{period} "
+            f"AND started_at < :hi{period} ORDER BY seconds "
+            f"LIMIT {count} OFFSET {int(offset)}) AS r{len(lookups)}"
+        )
+        return len(lookups) - 1
+
     for group, counts in sizes.items():
         n = sum(counts.values())
         if not n:
@@ -299,26 +413,15 @@ async def _values(
         positions = _rank_positions(n, postgres)
         plans[group] = (n, positions)
         for low, high, _ in positions:
-            for rank in (low, high):
-                if (group, rank) in wanted:
-                    continue
-                bucket, offset = _locate(counts, rank)
-                period, value = group
-                match = ""
-                if key is not None:
-                    if value not in values:
-                        values[value] = f"v{len(values)}"
-                        params[values[value]] = value
-                    match = f" AND {key} = :{values[value]}"
-                wanted[(group, rank)] = len(lookups)
-                lookups.append(
-                    f"SELECT {len(lookups)} AS i, seconds FROM (SELECT seconds "
-                    f"FROM report_durations WHERE metric = {int(metric)} "
-                    f"AND bucket = {int(bucket)}{match} AND started_at >= :lo{period} "
-                    f"AND started_at < :hi{period} ORDER BY seconds "
-                    f"LIMIT 1 OFFSET {int(offset)}) AS r{len(lookups)}"
-                )
-    found: dict[int, float] = {}
+            ranks = [rank for rank in dict.fromkeys((low, high)) if (group, rank) not in wanted]
+            places = [_locate(counts, rank) for rank in ranks]
+            if len(ranks) == 2 and ranks[1] == ranks[0] + 1 and places[0][0] == places[1][0]:
+                index = lookup(group, places[0][0], places[0][1], 2)
+                wanted[(group, ranks[0])], wanted[(group, ranks[1])] = (index, 0), (index, 1)
+                continue
+            for rank, (bucket, offset) in zip(ranks, places, strict=True):
+                wanted[(group, rank)] = (lookup(group, bucket, offset, 1), 0)
+    found: dict[int, list[float]] = defaultdict(list)
     for start in range(0, len(lookups), 250):
         sql = " UNION ALL ".join(lookups[start : start + 250])
         used = {name: value for name, value in params.items() if f":{name} " in sql}
@@ -326,16 +429,30 @@ async def _values(
             *(bindparam(name, type_=kind) for name, kind in types.items() if name in used)
         )
         for index, seconds in await connection.execute(query, used):
-            found[int(index)] = float(seconds)
+            found[int(index)].append(float(seconds))
+    for seconds in found.values():
+        seconds.sort()  # a pair comes back in either order
+
+    def value_at(group: tuple[int, object], rank: int) -> float:
+        index, nth = wanted[(group, rank)]
+        return found[index][nth]
+
     table: Table = {}
     for group, (n, positions) in plans.items():
         answers: list[float | None] = []
         for low, high, weight in positions:
-            lo, hi = found[wanted[(group, low)]], found[wanted[(group, high)]]
+            lo, hi = value_at(group, low), value_at(group, high)
             answers.append(_interpolate(lo, hi, weight, low == high, postgres))
         period, value = group
         table[(period,) if key is None else (value,)] = (n, answers[0], answers[1])
     return table
 
 
-__all__ = ["FAST_KEYS", "PERCENTILE_KEYS", "fast_cube", "fast_percentiles", "slot_range"]
+__all__ = [
+    "FAST_KEYS",
+    "PERCENTILE_KEYS",
+    "fast_cube",
+    "fast_low_ratings",
+    "fast_percentiles",
+    "slot_range",
+]

@@ -46,6 +46,11 @@ TOUCHPOINT_COLUMNS = (
 )
 
 
+def is_low_rating() -> ColumnElement[bool]:
+    """A survey answered with 1 or 2: what puts a customer at risk (rollups count it too)."""
+    return and_(Survey.status == SurveyStatus.ANSWERED, Survey.score <= 2)
+
+
 async def agent_names(connection: AsyncConnection) -> dict[int, str]:
     """Agent id → display name (a small table)."""
     rows = await connection.execute(select(Agent.id, Agent.display_name))
@@ -68,18 +73,35 @@ async def lowest_rated(
     in_period = exists().where(
         c.id == s.conversation_id, Customer.id == c.customer_id, window.current
     )
+    postgres = connection.dialect.name == "postgresql"
     picked: list[tuple[Any, ...]] = []
     # Scores below 1 are not written by Carebot, but sort first if a row has one.
     for score_is in (s.score < 1, s.score == 1, s.score == 2, s.score == 3):
-        if len(picked) >= limit:
-            break
-        query = (
+        answered = (s.status == SurveyStatus.ANSWERED, score_is, in_period)
+        walk = (
             select(s.conversation_id, s.answered_at, s.score, s.comment)
-            .where(s.status == SurveyStatus.ANSWERED, score_is, in_period)
+            .where(*answered)
             .order_by(s.score, s.answered_at.desc(), s.conversation_id.desc())
-            .limit(limit - len(picked))
         )
-        picked.extend(tuple(row) for row in await connection.execute(query))
+        queries = [walk]
+        if postgres:
+            # PostgreSQL sorts a missing answer time first under DESC, so its walk would
+            # step over every unanswered survey before the newest answer: the few
+            # untimed rows are read apart, by score (OFFSET 0 keeps the planner from
+            # ordering by an index), and the walk starts at the newest answer.
+            stray = (
+                select(s.conversation_id, s.answered_at, s.score, s.comment)
+                .where(*answered, s.answered_at.is_(None))
+                .offset(0)
+                .subquery()
+            )
+            untimed = select(stray).order_by(stray.c.score, stray.c.conversation_id.desc())
+            queries = [untimed, walk.where(s.answered_at.is_not(None))]
+        for query in queries:
+            if len(picked) >= limit:
+                break
+            rows = await connection.execute(query.limit(limit - len(picked)))
+            picked.extend(tuple(row) for row in rows)
     if not picked:
         return []
     details = {
@@ -114,16 +136,18 @@ async def customers_at_risk(
     connection: AsyncConnection,
     window: Window,
     limit: int = 10,
+    low_ratings: dict[Any, int] | None = None,
 ) -> list[AtRisk]:
     """Customers with a rating of 1–2, an unresolved handoff, or three or more contacts.
 
     Ranked by low ratings first, so only customers with at least as many low ratings as
     the ``limit``-th most can make the list: when enough customers have one, only they
-    are grouped (found through the surveys' score index, their other counts read from
-    an index without the survey join), which gives the same rows as grouping everyone.
+    are grouped (their other counts read from an index without the survey join), which
+    gives the same rows as grouping everyone. ``low_ratings`` (customer → 1–2 ratings in
+    the period, as :func:`low_ratings_live` counts them) may come from the rollups.
     """
     c, s = Conversation, Survey
-    low = func.sum(case((and_(s.status == SurveyStatus.ANSWERED, s.score <= 2), 1), else_=0))
+    low = func.sum(case((is_low_rating(), 1), else_=0))
     unresolved = func.sum(
         case(
             (
@@ -153,7 +177,9 @@ async def customers_at_risk(
         .order_by(low.desc(), unresolved.desc(), contacts.desc(), c.customer_id)
         .limit(limit)
     )
-    candidates = await _low_rated_customers(connection, window, limit)
+    if low_ratings is None:
+        low_ratings = await low_ratings_live(connection, window)
+    candidates = _most_low_rated(low_ratings, limit)
     if candidates is None:
         rows = [tuple(row) for row in (await connection.execute(query)).all()]
     else:
@@ -187,21 +213,27 @@ async def customers_at_risk(
     return result
 
 
-async def _low_rated_customers(
-    connection: AsyncConnection, window: Window, limit: int
-) -> dict[Any, int] | None:
-    """Customer → 1–2 ratings, for those with at least as many as the ``limit``-th
-    most, or None when fewer than ``limit`` customers have any (then everyone must be
-    ranked)."""
+async def low_ratings_live(
+    connection: AsyncConnection, window: Window, only: ColumnElement[bool] | None = None
+) -> dict[Any, int]:
+    """Customer → answered 1–2 ratings of conversations started in the period (and
+    matching ``only``), for every customer with any."""
     c, s = Conversation, Survey
     query = (
         select(c.customer_id, func.count())
         .select_from(s)
         .join(c, c.id == s.conversation_id)
-        .where(s.status == SurveyStatus.ANSWERED, s.score <= 2, window.current)
+        .where(is_low_rating(), window.current)
         .group_by(c.customer_id)
     )
-    lows = {customer: int(n) for customer, n in await connection.execute(query)}
+    if only is not None:
+        query = query.where(only)
+    return {customer: int(n) for customer, n in await connection.execute(query)}
+
+
+def _most_low_rated(lows: dict[Any, int], limit: int) -> dict[Any, int] | None:
+    """Those with at least as many 1–2 ratings as the ``limit``-th most, or None when
+    fewer than ``limit`` customers have any (then everyone must be ranked)."""
     if limit < 1 or len(lows) < limit:
         return None
     threshold = sorted(lows.values(), reverse=True)[limit - 1]

@@ -411,7 +411,8 @@ async def _from_rollups(
                     pct = await percentiles(connection, window, key, current_only=True)
                 breakdowns[key] = _group_rows(key, key_rows, pct, labels)
             low = await lowest_rated(connection, window, request.list_limit)
-            risk = await customers_at_risk(connection, window, request.list_limit)
+            lows = await report_fast.fast_low_ratings(connection, window)
+            risk = await customers_at_risk(connection, window, request.list_limit, lows)
             return rows, overall, breakdowns, low, risk
     return None
 
@@ -420,12 +421,17 @@ async def _tune(connection: AsyncConnection, postgres: bool) -> None:
     """Session settings for a few large read-only aggregates.
 
     PostgreSQL's JIT compiler spends over a second compiling the wide report
-    expressions, far more than it saves on them; ``SET LOCAL`` ends with the transaction.
+    expressions, far more than it saves on them. Its planner guesses thousands of groups
+    where there are dozens, so with the default 4 MB ``work_mem`` it sorts on disk
+    instead of hashing, and starts parallel workers whose start-up costs more than these
+    short scans. Settings made local (``set_config(…, true)``) end with the transaction.
     """
     if postgres:
-        await connection.exec_driver_sql("SET LOCAL jit = off")
-    else:
-        await connection.exec_driver_sql("PRAGMA temp_store = MEMORY")
+        await connection.exec_driver_sql(
+            "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+    else:  # temp_store = MEMORY is set on every connection (storage.db)
         await connection.exec_driver_sql("PRAGMA cache_size = -65536")
 
 

@@ -1,6 +1,8 @@
 """The report rollup tables (migration 0004) as SQLAlchemy Core tables, and their keys.
 
 A *slot* is a UTC hour, counted in hours since 1970; a *day* is a UTC day (slot // 24).
+``report_rollup_days`` (migration 0006) holds each day's sum of the hourly rows, and
+``report_low_ratings`` each hour's 1–2 ratings per customer (the at-risk ranking).
 Durations fall into fixed *buckets* (eight per doubling, from one second up), ordered as
 the durations are, so a histogram tells which bucket holds a wanted rank.
 """
@@ -50,6 +52,21 @@ rollup = Table(
     Column("dim", String(16), nullable=False),
     Column("value", String(64)),
     *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_FIELDS),
+)
+rollup_days = Table(
+    "report_rollup_days",
+    metadata,
+    Column("day", BigInteger, nullable=False),
+    Column("dim", String(16), nullable=False),
+    Column("value", String(64)),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_FIELDS),
+)
+low_ratings = Table(
+    "report_low_ratings",
+    metadata,
+    Column("slot", BigInteger, nullable=False),
+    Column("customer_id", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
 )
 durations = Table(
     "report_durations",

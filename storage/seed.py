@@ -343,11 +343,30 @@ async def seed_database(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"(SELECT max(id) FROM {name}))"
                 )
-            await connection.exec_driver_sql("ANALYZE")
+        # A bulk load leaves no page marked all-visible, so index-only scans would still
+        # read the table until autovacuum comes by; VACUUM (outside a transaction) sets
+        # the visibility map and ANALYZE the statistics now.
+        async with db.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(_LOADED)}")
     else:  # committed: on SQLite every connection opens a write transaction
         async with db.engine.begin() as connection:
             await connection.exec_driver_sql("ANALYZE")
     return stats
+
+
+_LOADED = (
+    "customers",
+    "agents",
+    "conversations",
+    "handoffs",
+    "surveys",
+    "report_rollup",
+    "report_rollup_days",
+    "report_low_ratings",
+    "report_durations",
+    "report_histogram",
+)
 
 
 async def _flush(

@@ -10,16 +10,20 @@ import asyncio
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import delete, func, select, text, update
 
 from storage import rollups
 from storage.data_subject import erase_customer
 from storage.db import Database
+from storage.migrate import alembic_config
 from storage.models import Conversation, Customer, Handoff, Survey
 from storage.reports import BREAKDOWNS, Report, ReportRequest, build_report
-from storage.rollup_tables import bucket_in_python
+from storage.rollup_tables import COUNT_FIELDS, bucket_in_python
 from storage.seed import seed_database
 
 END = datetime(2026, 3, 31, 18, tzinfo=UTC)
@@ -226,3 +230,102 @@ async def test_buckets_follow_the_durations(database: Database) -> None:
     assert rows
     assert all(bucket_in_python(seconds) == bucket for seconds, bucket in rows)
     assert bucket_in_python(-5.0) == 0 and bucket_in_python(1.0) == 1
+
+
+async def test_moving_a_conversation_to_another_customer(database: Database) -> None:
+    """The at-risk ranking follows a conversation moved between customers."""
+    await _seeded(database)
+    request = _request(list_limit=3)
+    before = await _same(database, request)
+    assert before.at_risk and before.at_risk[0].low_scores > 0
+    top = before.at_risk[0].customer_id
+    async with database.sessions() as session, session.begin():
+        low_rated = (
+            select(Survey.conversation_id)
+            .where(Survey.status == "answered", Survey.score <= 2)
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.customer_id == top, Conversation.id.in_(low_rated))
+            .values(customer_id=top + 1)
+        )
+    after = await _same(database, request)
+    assert top not in [row.customer_id for row in after.at_risk[:1]]
+
+
+def _daily_sums_sql() -> str:
+    sums = ", ".join(f"sum({name})" for name in COUNT_FIELDS)
+    return f"SELECT slot / 24, dim, value, {sums} FROM report_rollup GROUP BY slot / 24, dim, value"
+
+
+async def _tables(database: Database) -> dict[str, list[tuple[object, ...]]]:
+    queries = {
+        "days": "SELECT * FROM report_rollup_days",
+        "low": "SELECT slot, customer_id, n FROM report_low_ratings",
+        "hourly sums": _daily_sums_sql(),
+    }
+
+    def plain(row: Any) -> tuple[object, ...]:  # PostgreSQL sums bigints as numeric
+        return tuple(int(v) if isinstance(v, Decimal) else v for v in row)
+
+    async with database.engine.connect() as connection:
+        return {
+            name: sorted((plain(row) for row in await connection.execute(text(sql))), key=repr)
+            for name, sql in queries.items()
+        }
+
+
+async def test_daily_rows_are_the_sum_of_their_hours(database: Database) -> None:
+    await _seeded(database)
+    async with database.sessions() as session, session.begin():
+        moved = select(Conversation).where(Conversation.id % 7 == 0)
+        for row in (await session.execute(moved)).scalars():
+            row.started_at += timedelta(hours=5)
+        await session.execute(delete(Survey).where(Survey.id % 5 == 0))
+    await rollups.refresh_database(database, 900, 300)
+    tables = await _tables(database)
+    assert len(tables["days"]) > 100 and tables["low"]
+    assert tables["days"] == tables["hourly sums"]
+    # A full recount from the live tables gives the very same rows.
+    async with database.engine.begin() as connection:
+        await rollups.mark_everything(connection)
+        await rollups.refresh(connection, 900, 300)
+    assert await _tables(database) == tables
+
+
+async def test_migration_fills_the_daily_and_low_rating_rows(database: Database) -> None:
+    """Down to 0005 and up again: the migration's set-based fill equals a recount, and
+    the re-created trigger again marks a conversation moved to another customer."""
+    await _seeded(database)
+    await rollups.refresh_database(database, 900, 300)
+    counted = await _tables(database)
+    config = alembic_config()
+
+    def migrate(sync: Any, target: str, up: bool) -> None:
+        config.attributes["connection"] = sync
+        (command.upgrade if up else command.downgrade)(config, target)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(migrate, "0005", False)
+        assert not await connection.run_sync(
+            lambda sync: sync.dialect.has_table(sync, "report_rollup_days")
+        )
+    async with database.engine.begin() as connection:
+        await connection.run_sync(migrate, "head", True)
+    assert await _tables(database) == counted
+    async with database.sessions() as session, session.begin():
+        await session.execute(
+            update(Conversation).where(Conversation.id == 1).values(customer_id=2)
+        )
+    async with database.engine.connect() as connection:
+        marked = (await connection.execute(text("SELECT count(*) FROM report_dirty"))).scalar()
+    assert marked == 1
+    await _same(database, _request())
+
+
+def test_runs_bridge_short_gaps() -> None:
+    assert rollups.runs([5, 1, 2, 3, 9]) == [(1, 3), (5, 5), (9, 9)]
+    assert rollups.runs([5, 1, 2, 3, 9], bridge=1) == [(1, 5), (9, 9)]
+    assert rollups.runs([5, 1, 2, 3, 9], bridge=3) == [(1, 9)]
+    assert rollups.runs([]) == []
