@@ -85,9 +85,7 @@ def one_columns(parts: list[OneText], text: str) -> tuple[np.ndarray, np.ndarray
     return _joined(indices, values)
 
 
-def _joined(
-    indices: list[np.ndarray], values: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+def _joined(indices: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     data = np.concatenate(values) if len(values) > 1 else values[0]
     columns = np.concatenate(indices) if len(indices) > 1 else indices[0]
     return columns.astype(np.int32, copy=False), data

@@ -90,7 +90,9 @@ class _Compiled:
     slots: tuple[_Slot, ...] | None
 
 
-def _slots(compiled: SQLCompiler, binds: Mapping[str, Callable[[Any], Any]]) -> tuple[_Slot, ...] | None:
+def _slots(
+    compiled: SQLCompiler, binds: Mapping[str, Callable[[Any], Any]]
+) -> tuple[_Slot, ...] | None:
     """The statement's ``?`` in order, or ``None`` if its SQL or parameters can change
     per execution (expanding or rendered parameters, escaped names, no fixed positions)."""
     names = compiled.positiontup
@@ -106,9 +108,7 @@ def _slots(compiled: SQLCompiler, binds: Mapping[str, Callable[[Any], Any]]) -> 
     by_name = {name: parameter for parameter, name in compiled.bind_names.items()}
     if len(by_name) != len(compiled.bind_names) or any(name not in by_name for name in names):
         return None
-    return tuple(
-        _Slot(by_name[name].key, name, by_name[name], binds.get(name)) for name in names
-    )
+    return tuple(_Slot(by_name[name].key, name, by_name[name], binds.get(name)) for name in names)
 
 
 class InlineStatement:
