@@ -47,6 +47,7 @@ from sklearn.svm import LinearSVC
 from intents.calibration import choose_threshold, fit_temperature, softmax
 from intents.embeddings import SentenceEncoder, resolve
 from intents.fast_tfidf import OneText, one_row
+from intents.one_message import RowsByColumn, times_dense, unit
 from intents.types import IntentScore
 
 FloatArray = np.ndarray
@@ -252,6 +253,14 @@ class _LinearModel:
         keeps a message at well under a millisecond however many examples there are.
         With embeddings, "close" is measured on the joint n-gram + sentence vector.
         """
+        if len(texts) == 1 and vectors is None and self.encoder is None:
+            return self._signals_one(texts[0])
+        return self._signals_sparse(texts, vectors)
+
+    def _signals_sparse(
+        self, texts: Sequence[str], vectors: FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """:meth:`signals` with scipy's sparse matrices (any number of texts)."""
         features = self._features(texts, vectors)
         raw = self._raw(features)
         unit = _unit_rows(features)
@@ -283,6 +292,57 @@ class _LinearModel:
             ]
         ).reshape(len(texts), 13)
 
+    def _signals_one(self, text: str) -> tuple[FloatArray, FloatArray]:
+        """:meth:`signals` of one message on plain arrays: the same values, bit for bit.
+
+        The same steps as :meth:`_signals_sparse`, with :mod:`intents.one_message`
+        doing the sparse products (``tests/intents/test_classifier.py`` compares both).
+        """
+        word, char = self._one_text()
+        terms = word.analyse(text)
+        word_columns, word_values = word.counted(terms) if word.exact else word.columns(text)
+        char_columns, char_values = char.columns(text)
+        indices = np.concatenate([word_columns, char_columns + word.width]).astype(np.int32)
+        data = np.concatenate([word_values, char_values])
+        weights, examples = self._one_products()
+        raw = times_dense(indices, data, weights)[None, :] + self.model.intercept_
+        if raw.shape[1] == 1:  # two classes: one weight vector
+            raw = np.column_stack([-raw[:, 0], raw[:, 0]])
+        scaled = unit(data)
+        order = np.argsort(-raw, axis=1)[:, :2]
+        near = np.zeros((1, 3))
+        for rank in range(order.shape[1]):
+            sims = examples[order[0, rank]].times(indices, scaled)[None, :]
+            if rank == 0:
+                top3 = np.sort(sims, axis=1)[:, -3:]
+                near[0, 0] = sims.max(axis=1)[0]
+                near[0, 1] = top3.mean(axis=1)[0]
+            else:
+                near[0, 2] = sims.max(axis=1)[0]
+        vocabulary = self.word.vocabulary_
+        unknown = float(np.mean([w not in vocabulary for w in terms])) if terms else 1.0
+        best = order[:, 0]
+        indptr = np.array([0, len(data)])
+        return raw, np.column_stack(
+            [
+                near,
+                [unknown],
+                [float(np.log1p(len(terms)))],
+                self._evidence_of(indptr, indices, data, best),
+                self._unseen_words([terms], best),
+            ]
+        ).reshape(1, 13)
+
+    def _one_products(self) -> tuple[FloatArray, list[RowsByColumn]]:
+        """The weights (features × intents) and the examples, ready for one message."""
+        cached = getattr(self, "_one_ready", None)
+        coef = self.model.coef_
+        if cached is None or cached[0] is not coef or cached[1] is not self.examples:
+            weights = np.ascontiguousarray(coef.T, dtype=np.float64)
+            cached = (coef, self.examples, weights, [RowsByColumn(e) for e in self.examples])
+            self._one_ready = cached
+        return cached[2], cached[3]
+
     def _evidence(self, features: csr_matrix, best: np.ndarray) -> FloatArray:
         """How the best intent's score is made: its word part and the rest, the share
         of its five strongest features, and how many features add to it (log).
@@ -290,22 +350,29 @@ class _LinearModel:
         A message of an unknown intent tends to win on a few shared features (a
         sibling intent's words) rather than on broad evidence from both blocks.
         """
+        return self._evidence_of(features.indptr, features.indices, features.data, best)
+
+    def _evidence_of(
+        self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, best: np.ndarray
+    ) -> FloatArray:
+        """:meth:`_evidence` of rows given as CSR arrays."""
         coef = self.model.coef_
         if coef.shape[0] == 1:  # two classes: the second one's weights are the first's
             coef = np.vstack([-coef[0], coef[0]])
-        rows = np.repeat(np.arange(features.shape[0]), np.diff(features.indptr))
-        contribution = features.data * coef[best[rows], features.indices]
-        words = features.indices < len(self.word.vocabulary_)
-        word_part = np.bincount(rows, contribution * words, minlength=features.shape[0])
-        total = np.bincount(rows, contribution, minlength=features.shape[0])
+        height = len(indptr) - 1
+        rows = np.repeat(np.arange(height), np.diff(indptr))
+        contribution = data * coef[best[rows], indices]
+        words = indices < len(self.word.vocabulary_)
+        word_part = np.bincount(rows, contribution * words, minlength=height)
+        total = np.bincount(rows, contribution, minlength=height)
         positive = np.maximum(contribution, 0.0)
         # the five largest positive contributions of each row: sort by row, then by value
         order = np.lexsort((-positive, rows))
-        start = np.repeat(features.indptr[:-1], np.diff(features.indptr))
+        start = np.repeat(indptr[:-1], np.diff(indptr))
         strongest = (np.arange(len(order)) - start) < 5
-        top5 = np.bincount(rows[order], positive[order] * strongest, minlength=features.shape[0])
-        all_positive = np.bincount(rows, positive, minlength=features.shape[0])
-        count = np.bincount(rows, contribution > 0, minlength=features.shape[0])
+        top5 = np.bincount(rows[order], positive[order] * strongest, minlength=height)
+        all_positive = np.bincount(rows, positive, minlength=height)
+        count = np.bincount(rows, contribution > 0, minlength=height)
         return np.column_stack(
             [word_part, total - word_part, top5 / np.maximum(all_positive, 1e-9), np.log1p(count)]
         )

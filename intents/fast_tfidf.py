@@ -5,8 +5,8 @@ its input and building intermediate matrices; the arithmetic for one short messa
 microseconds. The engine asks for several such transforms per customer message (the
 classifier's word and character features, the knowledge base's), so this module repeats
 scikit-learn's own steps — count in-vocabulary features, sort by column, ``log + 1``,
-multiply by the idf, L2-normalise with scikit-learn's routine — on plain arrays. The
-result is the same matrix, value for value (``tests/intents/test_fast_tfidf.py``).
+multiply by the idf, L2-normalise in the order of scikit-learn's own loop — on plain
+arrays. The result is the same matrix, value for value (``tests/intents/test_fast_tfidf.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable
 import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 
 class OneText:
@@ -37,14 +36,15 @@ class OneText:
         if not self.exact:
             row = csr_matrix(self.vectorizer.transform([text]))
             return row.indices, row.data
-        counts: dict[int, int] = {}
-        vocabulary = self.vocabulary
-        for feature in self.analyse(text):
-            index = vocabulary.get(feature)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
-        indices = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
-        data = np.fromiter((counts[i] for i in indices), dtype=self.dtype, count=len(counts))
+        return self.counted(self.analyse(text))
+
+    def counted(self, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`columns` of a text whose features (``analyse(text)``) are already known."""
+        if not self.exact:
+            raise ValueError("this vectorizer goes through scikit-learn: use columns()")
+        found = [index for index in map(self.vocabulary.get, features) if index is not None]
+        indices, counts = np.unique(np.array(found, dtype=np.int32), return_counts=True)
+        data = counts.astype(self.dtype)
         vectorizer = self.vectorizer
         if vectorizer.binary:
             data.fill(1)
@@ -54,16 +54,26 @@ class OneText:
         if self.idf is not None:
             data *= self.idf[indices]
         if vectorizer.norm == "l2" and len(data):
-            row = csr_matrix(
-                (data, indices, np.array([0, len(data)], dtype=np.int32)), shape=(1, self.width)
-            )
-            inplace_csr_row_normalize_l2(row)
-            data = row.data
+            data = _l2_normalised(data)
         return indices, data
 
 
-def one_row(parts: list[OneText], text: str) -> csr_matrix:
-    """``hstack([part.transform([text]) for part in parts])`` as one CSR row."""
+def _l2_normalised(data: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``inplace_csr_row_normalize_l2`` for one row, without a matrix.
+
+    Its loop squares each value in the row's own dtype, adds the squares up one by one in
+    a double, and divides each value by the double square root (rounded back to the
+    dtype); ``np.bincount`` adds in that order in float64.
+    """
+    squares = np.bincount(np.zeros(len(data), dtype=np.intp), data * data, minlength=1)[0]
+    if squares == 0.0:
+        return data
+    normalised: np.ndarray = (data.astype(np.float64) / np.sqrt(squares)).astype(data.dtype)
+    return normalised
+
+
+def one_columns(parts: list[OneText], text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (column indices, values) of :func:`one_row`, without building the matrix."""
     indices: list[np.ndarray] = []
     values: list[np.ndarray] = []
     offset = 0
@@ -72,7 +82,18 @@ def one_row(parts: list[OneText], text: str) -> csr_matrix:
         indices.append(columns + offset if offset else columns)
         values.append(data)
         offset += part.width
+    return _joined(indices, values)
+
+
+def _joined(indices: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     data = np.concatenate(values) if len(values) > 1 else values[0]
     columns = np.concatenate(indices) if len(indices) > 1 else indices[0]
+    return columns.astype(np.int32, copy=False), data
+
+
+def one_row(parts: list[OneText], text: str) -> csr_matrix:
+    """``hstack([part.transform([text]) for part in parts])`` as one CSR row."""
+    columns, data = one_columns(parts, text)
     indptr = np.array([0, len(data)], dtype=np.int32)
-    return csr_matrix((data, columns.astype(np.int32, copy=False), indptr), shape=(1, offset))
+    width = sum(part.width for part in parts)
+    return csr_matrix((data, columns, indptr), shape=(1, width))

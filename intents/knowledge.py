@@ -14,7 +14,8 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from intents.domain import FaqEntry
-from intents.fast_tfidf import OneText, one_row
+from intents.fast_tfidf import OneText, one_columns, one_row
+from intents.one_message import RowsTimesQuery
 from intents.types import KnowledgeAnswer
 
 KNOWLEDGE_MIN_SCORE = 0.45
@@ -43,6 +44,7 @@ class KnowledgeBase:
         self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
         self._matrix = None
         self._one: list[OneText] | None = None  # built on first use, once fitted
+        self._product: RowsTimesQuery | None = None
         self._last: tuple[str, np.ndarray] | None = None
         if variants:
             # Word n-grams without stop words carry the topic; character n-grams catch
@@ -80,15 +82,23 @@ class KnowledgeBase:
             score=round(float(scores[index]), 4),
         )
 
+    def _variant_scores_sparse(self, text: str) -> np.ndarray:
+        """:meth:`_variant_scores` with scipy's sparse product (the reference)."""
+        if self._matrix is None or not text.strip():
+            return np.zeros(0)
+        query = one_row([OneText(self._word), OneText(self._char)], text)
+        sims = np.asarray((self._matrix @ query.T).toarray()).ravel() / 2.0
+        return np.clip(sims, 0.0, 1.0)
+
     def _variant_scores(self, text: str) -> np.ndarray:
         if self._matrix is None or not text.strip():
             return np.zeros(0)
         if self._last is not None and self._last[0] == text:
             return self._last[1]  # best() then score() for the same message
-        if self._one is None:
+        if self._one is None or self._product is None:
             self._one = [OneText(self._word), OneText(self._char)]
-        query = one_row(self._one, text)
-        sims = np.asarray((self._matrix @ query.T).toarray()).ravel() / 2.0
+            self._product = RowsTimesQuery(self._matrix)
+        sims = self._product.times(*one_columns(self._one, text)) / 2.0
         scores = np.clip(sims, 0.0, 1.0)
         scores.setflags(write=False)
         self._last = (text, scores)

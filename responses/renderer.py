@@ -27,7 +27,8 @@ class ResponseRenderer:
         self.env = build_environment(override_dir)
         self._compiled: dict[str, Template] = {}  # knowledge-base answers, compiled once
 
-    def _template_name(self, name: str, language: str | None) -> str:
+    def _template(self, name: str, language: str | None) -> Template:
+        """The first of the language's, its base language's and the fallback's template."""
         candidates = []
         if language:
             base = language.lower().replace("_", "-")
@@ -35,10 +36,9 @@ class ResponseRenderer:
         candidates.append(f"{FALLBACK_LANGUAGE}/{name}.j2")
         for candidate in candidates:
             try:
-                self.env.get_template(candidate)
+                return self.env.get_template(candidate)
             except TemplateNotFound:
                 continue
-            return candidate
         raise TemplateNotFound(name)
 
     def render(
@@ -51,7 +51,7 @@ class ResponseRenderer:
         **context: Any,
     ) -> str:
         """Render template ``name``, picking variant ``seed % count``."""
-        template = self.env.get_template(self._template_name(name, language))
+        template = self._template(name, language)
         token = current_escaper.set(ESCAPERS[escape])
         try:
             text = template.render(**context)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from storage.sqlite_inline import InlineConnection
@@ -69,10 +70,45 @@ def _execute(
 
 
 @dataclass(frozen=True)
+class _Slot:
+    """One ``?`` of a statement without expanding parameters: where its value comes from."""
+
+    key: str  # the bind parameter's key, looked up first in the caller's values
+    name: str  # its compiled name, looked up second
+    parameter: BindParameter[Any]  # its own value, when the caller gives none
+    processor: Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
 class _Compiled:
     compiled: SQLCompiler
     binds: Mapping[str, Callable[[Any], Any]]  # each parameter's type's bind processor
     results: tuple[Callable[[Any], Any] | None, ...]
+    # The ``?`` in order, when the SQL never changes (no expanding ``IN``, nothing rendered
+    # at execution): the arguments are then picked from the values without asking the
+    # compiler to construct its parameters each time (``_arguments``).
+    slots: tuple[_Slot, ...] | None
+
+
+def _slots(
+    compiled: SQLCompiler, binds: Mapping[str, Callable[[Any], Any]]
+) -> tuple[_Slot, ...] | None:
+    """The statement's ``?`` in order, or ``None`` if its SQL or parameters can change
+    per execution (expanding or rendered parameters, escaped names, no fixed positions)."""
+    names = compiled.positiontup
+    if (
+        names is None
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        or compiled.escaped_bind_names
+        or getattr(compiled, "_collected_params", None)  # values collected from text()
+        or getattr(compiled, "_render_postcompile", False)
+    ):
+        return None
+    by_name = {name: parameter for parameter, name in compiled.bind_names.items()}
+    if len(by_name) != len(compiled.bind_names) or any(name not in by_name for name in names):
+        return None
+    return tuple(_Slot(by_name[name].key, name, by_name[name], binds.get(name)) for name in names)
 
 
 class InlineStatement:
@@ -97,11 +133,40 @@ class InlineStatement:
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in columns
             )
-            found = self._compiled[id(dialect)] = _Compiled(compiled, binds, results)
+            found = self._compiled[id(dialect)] = _Compiled(
+                compiled, binds, results, _slots(compiled, binds)
+            )
         return found
 
     @staticmethod
     def _arguments(prepared: _Compiled, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its positional arguments, each converted by its type's processor.
+
+        The same as SQLAlchemy's ``construct_expanded_state`` (``tests/storage/
+        test_inline_statements.py`` compares them): a value given under the parameter's
+        key or compiled name, else the parameter's own value.
+        """
+        slots = prepared.slots
+        if slots is not None:
+            arguments = []
+            for slot in slots:
+                if slot.key in params:
+                    value = params[slot.key]
+                elif slot.name in params:
+                    value = params[slot.name]
+                elif slot.parameter.required:  # let SQLAlchemy raise its own error
+                    return InlineStatement._constructed(prepared, params)
+                elif slot.parameter.callable:
+                    value = slot.parameter.effective_value
+                else:
+                    value = slot.parameter.value
+                arguments.append(value if slot.processor is None else slot.processor(value))
+            return prepared.compiled.string, arguments
+        return InlineStatement._constructed(prepared, params)
+
+    @staticmethod
+    def _constructed(prepared: _Compiled, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """:meth:`_arguments` by SQLAlchemy's compiler itself (any statement)."""
         state = prepared.compiled.construct_expanded_state(params)
         processors = {**prepared.binds, **state.processors} if state.processors else prepared.binds
         names = state.positiontup or ()

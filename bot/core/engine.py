@@ -62,16 +62,17 @@ class ConversationEngine:
             outcome = await self._handle_retrying(event)
             if outcome.duplicate:
                 metrics.DUPLICATES.labels(source=kind).inc()
-            log.debug(
-                "handled %s",
-                kind,
-                extra={
-                    "conversation_id": outcome.conversation_id,
-                    "status": outcome.status,
-                    "queued": outcome.queued,
-                    "duplicate": outcome.duplicate,
-                },
-            )
+            if log.isEnabledFor(logging.DEBUG):  # the extra dict costs more than the check
+                log.debug(
+                    "handled %s",
+                    kind,
+                    extra={
+                        "conversation_id": outcome.conversation_id,
+                        "status": outcome.status,
+                        "queued": outcome.queued,
+                        "duplicate": outcome.duplicate,
+                    },
+                )
             return outcome
         except Exception:
             log.exception("event failed: %s", type(event).__name__)

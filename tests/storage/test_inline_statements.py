@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from storage.db import Database, open_database
 from storage.inline_statements import InlineStatement, inline_sqlite
@@ -132,3 +133,58 @@ async def test_a_row_loaded_inline_is_tracked_like_an_orm_load(tmp_path: Path) -
         assert again is not None and again.first_name == "Ada" and again.extra == {"note": 1}
         assert again.last_seen_at == WHEN
     await db.dispose()
+
+
+def _sqlite_dialect() -> Any:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect()
+
+
+@pytest.mark.parametrize(
+    "statement, params",
+    [
+        (insert_every_column(OUTBOX).statement, row_values(OUTBOX, _item("a"))),
+        (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("row_id"))
+            .values(status=OutboxStatus.SENT, sent_at=bindparam("now"), leased_until=None),
+            {"row_id": 3, "now": WHEN},
+        ),
+        (
+            select(OutboxItem.id, OutboxItem.payload).where(
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.lane == bindparam("lane"),
+                OutboxItem.attempts < 5,
+            ),
+            {"lane": "a"},
+        ),
+        (
+            select(OutboxItem.id).where(
+                OutboxItem.created_at < bindparam("when", callable_=lambda: WHEN)
+            ),
+            {},
+        ),
+        (select(OutboxItem.id).where(OutboxItem.lane == bindparam("lane", "z")), {}),
+    ],
+)
+def test_fixed_statements_get_the_arguments_sqlalchemy_constructs(
+    statement: Any, params: dict[str, Any]
+) -> None:
+    inline = InlineStatement(statement)
+    prepared = inline._for(_sqlite_dialect())
+    assert prepared.slots is not None  # the quick path
+    assert inline._arguments(prepared, params) == inline._constructed(prepared, params)
+
+
+def test_expanding_statements_and_missing_values_go_through_the_compiler() -> None:
+    expanding = InlineStatement(
+        select(OutboxItem.id).where(OutboxItem.lane.in_(bindparam("lanes", expanding=True)))
+    )
+    prepared = expanding._for(_sqlite_dialect())
+    assert prepared.slots is None
+    sql, arguments = expanding._arguments(prepared, {"lanes": ["a", "b"]})
+    assert arguments == ["a", "b"] and sql.count("?") == 2
+    required = InlineStatement(select(OutboxItem.id).where(OutboxItem.lane == bindparam("lane")))
+    with pytest.raises(InvalidRequestError, match="A value is required"):
+        required._arguments(required._for(_sqlite_dialect()), {})
