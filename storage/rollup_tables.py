@@ -45,22 +45,22 @@ dirty = Table(
     Column("id", Integer, primary_key=True),
     Column("slot", BigInteger, nullable=False),
 )
-rollup = Table(
-    "report_rollup",
-    metadata,
-    Column("slot", BigInteger, nullable=False),
-    Column("dim", String(16), nullable=False),
-    Column("value", String(64)),
-    *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_FIELDS),
-)
-rollup_days = Table(
-    "report_rollup_days",
-    metadata,
-    Column("day", BigInteger, nullable=False),
-    Column("dim", String(16), nullable=False),
-    Column("value", String(64)),
-    *(Column(name, BigInteger, nullable=False, default=0) for name in COUNT_FIELDS),
-)
+
+
+def _counts_table(name: str, unit: str) -> Table:
+    """A rollup of the report's count sums per time unit, dimension and value."""
+    return Table(
+        name,
+        metadata,
+        Column(unit, BigInteger, nullable=False),
+        Column("dim", String(16), nullable=False),
+        Column("value", String(64)),
+        *(Column(field, BigInteger, nullable=False, default=0) for field in COUNT_FIELDS),
+    )
+
+
+rollup = _counts_table("report_rollup", "slot")
+rollup_days = _counts_table("report_rollup_days", "day")
 low_ratings = Table(
     "report_low_ratings",
     metadata,
