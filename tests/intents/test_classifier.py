@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from intents.calibration import choose_threshold, fit_temperature, softmax
-from intents.classifier import IntentClassifier
+from intents.classifier import IntentClassifier, fit_scope_model
 from intents.domain import EntityPattern
 from intents.entities import EntityExtractor
 
@@ -103,6 +103,19 @@ def test_choose_threshold_caps_the_lost_answers() -> None:
     capped = choose_threshold(correct, np.array([]), oos, max_answer_loss=0.05)
     assert capped < free
     assert (correct >= capped).mean() >= 0.95
+
+
+def test_scope_model_learns_from_wrong_guesses_too() -> None:
+    # Column 0 tells right guesses from held-out intents, column 1 right from wrong ones.
+    rng = np.random.default_rng(0)
+    right = rng.normal([1.0, 1.0], 0.3, (200, 2))
+    oos = rng.normal([-1.0, 1.0], 0.3, (60, 2))
+    wrong = rng.normal([1.0, -1.0], 0.3, (60, 2))
+    features = np.vstack([right, oos, wrong])
+    weights, bias = fit_scope_model(features, np.arange(len(features)) < len(right))
+    logit = np.array([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]]) @ weights + bias
+    assert logit[0] > 0 > max(logit[1], logit[2])  # both kinds of "not right" score low
+    assert weights[1] > 0  # the wrong guesses taught it the second column
 
 
 def test_scope_score_separates_unknown_topics(classifier: IntentClassifier) -> None:
