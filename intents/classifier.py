@@ -13,7 +13,7 @@ With the optional ``embeddings`` extra installed and ``model="embeddings"`` (or
 ``"auto"``), each message's sentence vector (:mod:`intents.embeddings`) is one more
 feature block next to the n-grams, in the same linear model and the same out-of-scope
 procedure: n-grams keep exact phrases, the vector brings meaning (Banking77: accuracy
-0.92 → 0.93, out-of-scope recall 0.68 → 0.78, see bench/README.md).
+0.92 → 0.93, out-of-scope recall 0.73 → 0.78, see bench/README.md).
 
 Three things are learnt from the training data only, by cross-validation, in which some
 intents are held out of each fold and play the part of messages the domain does not cover:
@@ -27,7 +27,8 @@ intents are held out of each fold and play the part of messages the domain does 
   examples never use and how typical of another intent they are) that estimates
   whether the best intent is right rather than the message being about something
   else; it separates unknown topics better than the top probability alone (Banking77,
-  10 intents held out: out-of-scope recall 0.62 → 0.68 at in-scope accuracy ≥ 0.86);
+  10 intents held out: out-of-scope recall 0.62 → 0.68 at in-scope accuracy ≥ 0.86;
+  0.73 at 0.855 once the folds are 5);
 * the **out-of-scope threshold** on that estimate, chosen by
   :func:`intents.calibration.choose_threshold`.
 """
@@ -75,10 +76,10 @@ class ClassifierConfig:
     logistic_c: float = 30.0
     logistic_iter: int = 100
     name_weight: float = 2.0  # few examples: weight of the intent name as an extra example
-    # The bar may turn away at most this share of right answers. 0.075: the largest of
+    # The bar may turn away at most this share of right answers: the largest of
     # 0.07 / 0.075 / 0.08 that kept in-scope accuracy >= 0.85 in the development
     # protocol on Banking77 train (bench/oos_dev.py; see bench/README.md).
-    max_answer_loss: float = 0.075
+    max_answer_loss: float = 0.08
     seed: int = 13
     # "light": n-grams only. "embeddings": n-grams + sentence vectors (the extra must be
     # installed); "auto": embeddings when the extra is installed, else light. Light is
@@ -519,7 +520,8 @@ class IntentClassifier:
         score = probs.max(axis=1)
         if right.sum() >= 5 and oos.sum() >= 5:
             features = _scope_features(raw_all, near_all, self.temperature)
-            self._scope = fit_scope_model(features, right)
+            selected = right | oos  # wrong in-scope guesses are neither: leave them out
+            self._scope = fit_scope_model(features[selected], right[selected])
             score = self._scope_score(raw_all, near_all, probs)
         self.threshold = choose_threshold(
             score[right], score[known & ~right], score[oos], self.config.max_answer_loss
@@ -527,14 +529,13 @@ class IntentClassifier:
 
 
 def fit_scope_model(features: FloatArray, right: np.ndarray) -> tuple[FloatArray, float]:
-    """Weights and bias of the logistic "the best intent is right" estimate.
+    """Weights and bias of the logistic "the best intent is right" estimate, trained on
+    right guesses against messages of held-out intents.
 
-    Trained on every out-of-fold message: right guesses against everything else, i.e.
-    held-out intents *and* wrong guesses about known ones. The bar on this estimate
-    decides between answering and clarifying, and clarifying is the better turn for
-    both kinds of "not right"; the wrong guesses are mostly a sibling intent's message
-    taken for its neighbour, the very pattern of an unknown intent that resembles a
-    known one. Returned as plain arrays, the scaler folded into the weights.
+    Wrong guesses about known intents are left out by the caller: as extra "not right"
+    examples they helped a little on Banking77 but taught the model sibling confusion
+    instead of unknown topics, and the shop domain then let "what's the weather like in
+    Paris" through. Returned as plain arrays, the scaler folded into the weights.
     """
     scaler = StandardScaler().fit(features)
     scope = LogisticRegression(C=1.0, max_iter=1000).fit(

@@ -105,17 +105,15 @@ def test_choose_threshold_caps_the_lost_answers() -> None:
     assert (correct >= capped).mean() >= 0.95
 
 
-def test_scope_model_learns_from_wrong_guesses_too() -> None:
-    # Column 0 tells right guesses from held-out intents, column 1 right from wrong ones.
+def test_scope_model_folds_the_scaler_into_its_weights() -> None:
     rng = np.random.default_rng(0)
-    right = rng.normal([1.0, 1.0], 0.3, (200, 2))
-    oos = rng.normal([-1.0, 1.0], 0.3, (60, 2))
-    wrong = rng.normal([1.0, -1.0], 0.3, (60, 2))
-    features = np.vstack([right, oos, wrong])
+    right = rng.normal([1.0, 10.0], [0.3, 3.0], (200, 2))  # columns of different scales
+    oos = rng.normal([-1.0, 10.0], [0.3, 3.0], (60, 2))
+    features = np.vstack([right, oos])
     weights, bias = fit_scope_model(features, np.arange(len(features)) < len(right))
-    logit = np.array([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]]) @ weights + bias
-    assert logit[0] > 0 > max(logit[1], logit[2])  # both kinds of "not right" score low
-    assert weights[1] > 0  # the wrong guesses taught it the second column
+    logit = np.array([[1.0, 10.0], [-1.0, 10.0]]) @ weights + bias
+    assert logit[0] > 0 > logit[1]
+    assert abs(weights[1]) < abs(weights[0])  # the column that separates carries the weight
 
 
 def test_scope_score_separates_unknown_topics(classifier: IntentClassifier) -> None:
