@@ -13,7 +13,7 @@ With the optional ``embeddings`` extra installed and ``model="embeddings"`` (or
 ``"auto"``), each message's sentence vector (:mod:`intents.embeddings`) is one more
 feature block next to the n-grams, in the same linear model and the same out-of-scope
 procedure: n-grams keep exact phrases, the vector brings meaning (Banking77: accuracy
-0.92 → 0.93, out-of-scope recall 0.68 → 0.78, see bench/README.md).
+0.92 → 0.93, out-of-scope recall 0.73 → 0.78, see bench/README.md).
 
 Three things are learnt from the training data only, by cross-validation, in which some
 intents are held out of each fold and play the part of messages the domain does not cover:
@@ -27,7 +27,8 @@ intents are held out of each fold and play the part of messages the domain does 
   examples never use and how typical of another intent they are) that estimates
   whether the best intent is right rather than the message being about something
   else; it separates unknown topics better than the top probability alone (Banking77,
-  10 intents held out: out-of-scope recall 0.62 → 0.68 at in-scope accuracy ≥ 0.86);
+  10 intents held out: out-of-scope recall 0.62 → 0.68 at in-scope accuracy ≥ 0.86;
+  0.73 at 0.855 once the folds are 5);
 * the **out-of-scope threshold** on that estimate, chosen by
   :func:`intents.calibration.choose_threshold`.
 """
@@ -64,14 +65,22 @@ class ClassifierConfig:
     char_ngrams: tuple[int, int] = (2, 5)
     c: float = 0.5
     cv_folds: int = 5
-    large_cv_folds: int = 3  # above ``large_rows`` examples: 3 folds keep training < 60 s
+    # Above ``large_rows`` examples. 5, not 3: fold models trained on 80% of the rows
+    # score new messages as the final model will, so the bar learnt from them keeps
+    # its promise (Banking77 train: right answers kept 0.921 in CV, 0.924 on held-back
+    # rows; with 3 folds 0.920 vs 0.938, the bar stricter than chosen).
+    large_cv_folds: int = 5
     large_rows: int = 5000
     heldout_share: float = 0.2
+    cv_repeats: int = 1  # held-out draws per fold (each one more fold model to train)
     few_shot: int = 15  # up to this many examples per intent: logistic regression
     logistic_c: float = 30.0
     logistic_iter: int = 100
     name_weight: float = 2.0  # few examples: weight of the intent name as an extra example
-    max_answer_loss: float = 0.08  # the bar may turn away at most this share of right answers
+    # The bar may turn away at most this share of right answers: the largest of
+    # 0.07 / 0.075 / 0.08 that kept in-scope accuracy >= 0.85 in the development
+    # protocol on Banking77 train (bench/oos_dev.py; see bench/README.md).
+    max_answer_loss: float = 0.08
     seed: int = 13
     # "light": n-grams only. "embeddings": n-grams + sentence vectors (the extra must be
     # installed); "auto": embeddings when the extra is installed, else light. Light is
@@ -515,6 +524,19 @@ class IntentClassifier:
     ) -> None:
         """Out-of-fold scores with some intents held out, then temperature, the
         out-of-scope model and its threshold."""
+        folds = self._out_of_fold(texts, labels, logistic, vectors)
+        if folds is not None:
+            self._learn_scope(*folds)
+
+    def _out_of_fold(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        logistic: bool,
+        vectors: FloatArray | None,
+    ) -> tuple[FloatArray, FloatArray, np.ndarray] | None:
+        """Linear scores, example signals and true intent (-1: held out) of every
+        example, each from a fold model that saw neither it nor its held-out intents."""
         rng = np.random.default_rng(self.config.seed)
         text_arr = np.asarray(texts, dtype=object)
         label_arr = np.asarray(labels, dtype=object)
@@ -529,7 +551,7 @@ class IntentClassifier:
         raws: list[FloatArray] = []
         neighbours: list[FloatArray] = []
         truth: list[int] = []  # index of the true intent, -1 for a held-out one
-        for fold in range(folds):
+        for fold in [f for f in range(folds) for _ in range(self.config.cv_repeats)]:
             heldout = _pick_heldout(intents, self.config.heldout_share, rng)
             train = (fold_of != fold) & ~np.isin(label_arr, heldout)
             test = fold_of == fold
@@ -551,10 +573,13 @@ class IntentClassifier:
             raws.append(padded)
             neighbours.append(near)
             truth.extend(index.get(str(label), -1) for label in label_arr[test])
-        known = np.asarray(truth) >= 0
-        if not known.any():
-            return
-        raw_all, near_all, true = np.vstack(raws), np.vstack(neighbours), np.asarray(truth)
+        if not raws or not (np.asarray(truth) >= 0).any():
+            return None
+        return np.vstack(raws), np.vstack(neighbours), np.asarray(truth)
+
+    def _learn_scope(self, raw_all: FloatArray, near_all: FloatArray, true: np.ndarray) -> None:
+        """Temperature, out-of-scope model and threshold from the out-of-fold signals."""
+        known = true >= 0
         self.temperature = fit_temperature(list(raw_all[known]), list(true[known]))
         probs = softmax(raw_all / self.temperature)
         right = known & (probs.argmax(axis=1) == true)
@@ -563,16 +588,28 @@ class IntentClassifier:
         if right.sum() >= 5 and oos.sum() >= 5:
             features = _scope_features(raw_all, near_all, self.temperature)
             selected = right | oos  # wrong in-scope guesses are neither: leave them out
-            scaler = StandardScaler().fit(features[selected])
-            scope = LogisticRegression(C=1.0, max_iter=1000).fit(
-                scaler.transform(features[selected]), right[selected].astype(np.int64)
-            )
-            weights = scope.coef_[0] / scaler.scale_
-            self._scope = (weights, float(scope.intercept_[0] - scaler.mean_ @ weights))
+            self._scope = fit_scope_model(features[selected], right[selected])
             score = self._scope_score(raw_all, near_all, probs)
         self.threshold = choose_threshold(
             score[right], score[known & ~right], score[oos], self.config.max_answer_loss
         )
+
+
+def fit_scope_model(features: FloatArray, right: np.ndarray) -> tuple[FloatArray, float]:
+    """Weights and bias of the logistic "the best intent is right" estimate, trained on
+    right guesses against messages of held-out intents.
+
+    Wrong guesses about known intents are left out by the caller: as extra "not right"
+    examples they helped a little on Banking77 but taught the model sibling confusion
+    instead of unknown topics, and the shop domain then let "what's the weather like in
+    Paris" through. Returned as plain arrays, the scaler folded into the weights.
+    """
+    scaler = StandardScaler().fit(features)
+    scope = LogisticRegression(C=1.0, max_iter=1000).fit(
+        scaler.transform(features), np.asarray(right, dtype=np.int64)
+    )
+    weights = scope.coef_[0] / scaler.scale_
+    return weights, float(scope.intercept_[0] - scaler.mean_ @ weights)
 
 
 def _stratified_folds(labels: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:

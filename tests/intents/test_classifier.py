@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from intents.calibration import choose_threshold, fit_temperature, softmax
-from intents.classifier import IntentClassifier
+from intents.classifier import IntentClassifier, fit_scope_model
 from intents.domain import EntityPattern
 from intents.entities import EntityExtractor
 
@@ -103,6 +103,17 @@ def test_choose_threshold_caps_the_lost_answers() -> None:
     capped = choose_threshold(correct, np.array([]), oos, max_answer_loss=0.05)
     assert capped < free
     assert (correct >= capped).mean() >= 0.95
+
+
+def test_scope_model_folds_the_scaler_into_its_weights() -> None:
+    rng = np.random.default_rng(0)
+    right = rng.normal([1.0, 10.0], [0.3, 3.0], (200, 2))  # columns of different scales
+    oos = rng.normal([-1.0, 10.0], [0.3, 3.0], (60, 2))
+    features = np.vstack([right, oos])
+    weights, bias = fit_scope_model(features, np.arange(len(features)) < len(right))
+    logit = np.array([[1.0, 10.0], [-1.0, 10.0]]) @ weights + bias
+    assert logit[0] > 0 > logit[1]
+    assert abs(weights[1]) < abs(weights[0])  # the column that separates carries the weight
 
 
 def test_scope_score_separates_unknown_topics(classifier: IntentClassifier) -> None:
