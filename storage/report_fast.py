@@ -20,10 +20,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     Subquery,
     and_,
     bindparam,
     case,
+    cast,
     func,
     literal,
     not_,
@@ -303,16 +305,24 @@ def _cut_parts(
 async def fast_percentiles(
     connection: AsyncConnection, window: Window, key: str | None, *, current_only: bool
 ) -> dict[str, Table]:
-    """:func:`storage.report_queries.percentiles` from the histograms and stored durations."""
+    """:func:`storage.report_queries.percentiles` from the histograms and stored durations.
+
+    Two statements whatever the groups: every histogram count (both metrics, both
+    periods, the cut days at their edges) in one, every wanted rank in the other.
+    """
     postgres = connection.dialect.name == "postgresql"
     periods = [(0, window.since, window.until)]
     if not current_only:
         periods.append((1, window.previous_since, window.since))
-    result: dict[str, Table] = {}
-    for metric, name in ((FIRST_RESPONSE, "first_response"), (RESOLUTION, "resolution")):
-        sizes = await _histograms(connection, metric, key, periods)
-        result[name] = await _values(connection, metric, key, periods, sizes, postgres)
-    return result
+    sizes = await _histograms(connection, key, periods)
+    tables = await _values(connection, key, periods, sizes, postgres)
+    return {
+        name: tables.get(metric, {})
+        for metric, name in ((FIRST_RESPONSE, "first_response"), (RESOLUTION, "resolution"))
+    }
+
+
+Group = tuple[int, int, object]  # (metric, period, group value)
 
 
 def _group_value(key: str | None, raw: object, period: int) -> object:
@@ -323,37 +333,40 @@ def _group_value(key: str | None, raw: object, period: int) -> object:
 
 async def _histograms(
     connection: AsyncConnection,
-    metric: int,
     key: str | None,
     periods: Sequence[tuple[int, datetime, datetime]],
-) -> dict[tuple[int, object], dict[int, int]]:
-    """``{(period, group value): {bucket: count}}``."""
-    sizes: dict[tuple[int, object], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+) -> dict[Group, dict[int, int]]:
+    """``{(metric, period, group value): {bucket: count}}``."""
     hist, d = histogram.c, durations.c
+    metrics = (FIRST_RESPONSE, RESOLUTION)
+    parts: list[Select[Any]] = []
     for period, since, until in periods:
-        first, end, parts = _cut_parts(since, until)
+        first, end, cut = _cut_parts(since, until)
         if first < end:
-            query = (
-                select(hist.value, hist.bucket, func.sum(hist.n))
+            parts.append(
+                select(hist.metric, literal(period), hist.value, hist.bucket, func.sum(hist.n))
                 .where(
-                    hist.metric == metric,
+                    hist.metric.in_(metrics),
                     hist.dim == (key or "all"),
                     hist.day >= first,
                     hist.day < end,
                 )
-                .group_by(hist.value, hist.bucket)
+                .group_by(hist.metric, hist.value, hist.bucket)
             )
-            for raw, bucket, n in await connection.execute(query):
-                sizes[(period, _group_value(key, raw, period))][int(bucket)] += int(n)
-        for low, high in parts:
-            column = d[key] if key else literal("")
-            query = (
-                select(column, d.bucket, func.count())
-                .where(d.metric == metric, d.started_at >= utc(low), d.started_at < utc(high))
-                .group_by(column, d.bucket)
+        for low, high in cut:
+            column = cast(d[key], String) if key else literal("", String)
+            parts.append(
+                select(d.metric, literal(period), column, d.bucket, func.count())
+                .where(d.metric.in_(metrics), d.started_at >= utc(low), d.started_at < utc(high))
+                .group_by(d.metric, column, d.bucket)
             )
-            for raw, bucket, n in await connection.execute(query):
-                sizes[(period, _group_value(key, raw, period))][int(bucket)] += int(n)
+    sizes: dict[Group, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    if not parts:
+        return sizes
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    for metric, period, raw, bucket, n in await connection.execute(query):
+        group = (int(metric), int(period), _group_value(key, raw, int(period)))
+        sizes[group][int(bucket)] += int(n)
     return sizes
 
 
@@ -369,12 +382,11 @@ def _locate(counts: dict[int, int], rank: int) -> tuple[int, int]:
 
 async def _values(
     connection: AsyncConnection,
-    metric: int,
     key: str | None,
     periods: Sequence[tuple[int, datetime, datetime]],
-    sizes: dict[tuple[int, object], dict[int, int]],
+    sizes: dict[Group, dict[int, int]],
     postgres: bool,
-) -> Table:
+) -> dict[int, Table]:
     # Written as plain SQL text: a few hundred tiny lookups, and compiling them as
     # SQLAlchemy constructs cost more than running them.
     params: dict[str, object] = {}
@@ -384,13 +396,13 @@ async def _values(
         types[f"lo{period}"] = types[f"hi{period}"] = UTCDateTime()
     # (group, rank) → (lookup, which of its values); a lookup reads one or two
     # neighbouring ranks of one bucket (LIMIT 2 costs what LIMIT 1 does: the offset).
-    wanted: dict[tuple[tuple[int, object], int], tuple[int, int]] = {}
+    wanted: dict[tuple[Group, int], tuple[int, int]] = {}
     lookups: list[str] = []
-    plans: dict[tuple[int, object], tuple[int, list[tuple[int, int, float]]]] = {}
+    plans: dict[Group, tuple[int, list[tuple[int, int, float]]]] = {}
     values: dict[object, str] = {}
 
-    def lookup(group: tuple[int, object], bucket: int, offset: int, count: int) -> int:
-        period, value = group
+    def lookup(group: Group, bucket: int, offset: int, count: int) -> int:
+        metric, period, value = group
         match = ""
         if key is not None:
             if value not in values:
@@ -433,19 +445,19 @@ async def _values(
     for seconds in found.values():
         seconds.sort()  # a pair comes back in either order
 
-    def value_at(group: tuple[int, object], rank: int) -> float:
+    def value_at(group: Group, rank: int) -> float:
         index, nth = wanted[(group, rank)]
         return found[index][nth]
 
-    table: Table = {}
+    tables: dict[int, Table] = defaultdict(dict)
     for group, (n, positions) in plans.items():
         answers: list[float | None] = []
         for low, high, weight in positions:
             lo, hi = value_at(group, low), value_at(group, high)
             answers.append(_interpolate(lo, hi, weight, low == high, postgres))
-        period, value = group
-        table[(period,) if key is None else (value,)] = (n, answers[0], answers[1])
-    return table
+        metric, period, value = group
+        tables[metric][(period,) if key is None else (value,)] = (n, answers[0], answers[1])
+    return tables
 
 
 __all__ = [
