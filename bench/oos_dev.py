@@ -62,7 +62,7 @@ def signals(
     data: Path, seed: int, config: ClassifierConfig, cache: Path, share: float = 0.25
 ) -> Arrays:
     """Out-of-fold and dev-test signals of one seed (cached by seed and CV settings)."""
-    key = f"{seed}-f{config.large_cv_folds}-h{config.heldout_share}-r{config.cv_repeats}"
+    key = f"{seed}-f{config.large_cv_folds}-h{config.heldout_share}"
     key += "" if share == 0.25 else f"-t{share}"
     key += "" if config.seed == ClassifierConfig().seed else f"-s{config.seed}"
     path = cache / f"{key}.npz"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sklearn
 
-CACHE_VERSION = "7"
+CACHE_VERSION = "8"
 """Bump when the pickled classes change shape, so old cache files are ignored."""
 
 

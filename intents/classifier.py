@@ -72,7 +72,6 @@ class ClassifierConfig:
     large_cv_folds: int = 5
     large_rows: int = 5000
     heldout_share: float = 0.2
-    cv_repeats: int = 1  # held-out draws per fold (each one more fold model to train)
     few_shot: int = 15  # up to this many examples per intent: logistic regression
     logistic_c: float = 30.0
     logistic_iter: int = 100
@@ -551,7 +550,7 @@ class IntentClassifier:
         raws: list[FloatArray] = []
         neighbours: list[FloatArray] = []
         truth: list[int] = []  # index of the true intent, -1 for a held-out one
-        for fold in [f for f in range(folds) for _ in range(self.config.cv_repeats)]:
+        for fold in range(folds):
             heldout = _pick_heldout(intents, self.config.heldout_share, rng)
             train = (fold_of != fold) & ~np.isin(label_arr, heldout)
             test = fold_of == fold

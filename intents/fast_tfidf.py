@@ -54,11 +54,11 @@ class OneText:
         if self.idf is not None:
             data *= self.idf[indices]
         if vectorizer.norm == "l2" and len(data):
-            data = _l2_normalised(data)
+            data = l2_normalised(data)
         return indices, data
 
 
-def _l2_normalised(data: np.ndarray) -> np.ndarray:
+def l2_normalised(data: np.ndarray) -> np.ndarray:
     """scikit-learn's ``inplace_csr_row_normalize_l2`` for one row, without a matrix.
 
     Its loop squares each value in the row's own dtype, adds the squares up one by one in

@@ -14,7 +14,7 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from intents.domain import FaqEntry
-from intents.fast_tfidf import OneText, one_columns, one_row
+from intents.fast_tfidf import OneText, one_columns
 from intents.one_message import RowsTimesQuery
 from intents.types import KnowledgeAnswer
 
@@ -81,14 +81,6 @@ class KnowledgeBase:
             answer=entry.answer,
             score=round(float(scores[index]), 4),
         )
-
-    def _variant_scores_sparse(self, text: str) -> np.ndarray:
-        """:meth:`_variant_scores` with scipy's sparse product (the reference)."""
-        if self._matrix is None or not text.strip():
-            return np.zeros(0)
-        query = one_row([OneText(self._word), OneText(self._char)], text)
-        sims = np.asarray((self._matrix @ query.T).toarray()).ravel() / 2.0
-        return np.clip(sims, 0.0, 1.0)
 
     def _variant_scores(self, text: str) -> np.ndarray:
         if self._matrix is None or not text.strip():

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from intents.fast_tfidf import l2_normalised
+
 
 def times_dense(indices: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``row @ weights`` for a C-ordered (columns × outputs) float64 array.
@@ -29,11 +31,7 @@ def times_dense(indices: np.ndarray, values: np.ndarray, weights: np.ndarray) ->
 
 def unit(values: np.ndarray) -> np.ndarray:
     """The row's values scaled to unit length, as float64 (zero rows stay zero)."""
-    data = values.astype(np.float64)
-    norm = np.sqrt(np.bincount(np.zeros(len(data), dtype=np.intp), data**2, minlength=1))
-    norm[norm == 0] = 1.0
-    scaled: np.ndarray = data / norm[0]
-    return scaled
+    return l2_normalised(values.astype(np.float64))
 
 
 class RowsByColumn:

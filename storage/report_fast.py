@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -156,6 +156,29 @@ def _rollup_rows(
     return union_all(*parts).subquery()
 
 
+async def _summed(
+    connection: AsyncConnection,
+    dim: str,
+    ranges: tuple[list[tuple[int, int]], list[tuple[int, int]]],
+    groups: Callable[[Any], list[ColumnElement[Any]]],
+    since: int,
+    value_label: str,
+) -> Rows:
+    """One dimension's count sums per period, value and the ``groups`` of its slots."""
+    source = _rollup_rows(dim, *ranges)
+    if source is None:
+        return []
+    r = source.c
+    keys = [
+        case((r.slot >= since, 0), else_=1).label("d_period"),
+        *groups(r.slot),
+        r.value.label(value_label),
+    ]
+    sums = [func.sum(r[name]).label(name) for name in COUNT_FIELDS]
+    query = select(*keys, *sums).group_by(*keys)
+    return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
 async def fast_cube(
     connection: AsyncConnection, window: Window, keys: Sequence[str]
 ) -> tuple[Rows, dict[str, Rows]]:
@@ -171,36 +194,23 @@ async def fast_cube(
     splits = [since, *(_ceil_slot(start) for start in window.bucket_starts)]
     if "day" in keys:
         splits += [_ceil_slot(start) for start in window.day_starts]
-    base: Rows = []
-    source = _rollup_rows("reason", *_whole_days(first, last, cut, splits))
-    if source is not None:
-        r = source.c
-        sums = [func.sum(r[name]).label(name) for name in COUNT_FIELDS]
-        groups: list[ColumnElement[Any]] = [
-            case((r.slot >= since, 0), else_=1).label("d_period"),
-            _slot_index(r.slot, window.bucket_starts).label("d_bucket"),
-            r.value.label("d_reason"),
-        ]
-        if "day" in keys:
-            groups.append(_slot_index(r.slot, window.day_starts).label("d_day"))
-        base_query = select(*groups, *sums).group_by(*groups)
-        base = [dict(row) for row in (await connection.execute(base_query)).mappings()]
+    base = await _summed(
+        connection,
+        "reason",
+        _whole_days(first, last, cut, splits),
+        lambda slot: [
+            _slot_index(slot, window.bucket_starts).label("d_bucket"),
+            *([_slot_index(slot, window.day_starts).label("d_day")] if "day" in keys else []),
+        ],
+        since,
+        "d_reason",
+    )
     by_key: dict[str, Rows] = {}
     key_ranges = _whole_days(first, last, cut, [since])
     for key in keys:
         if key not in ROLLUP_KEYS:
             continue
-        rows: Rows = []
-        source = _rollup_rows(key, *key_ranges)
-        if source is not None:
-            r = source.c
-            sums = [func.sum(r[name]).label(name) for name in COUNT_FIELDS]
-            labelled = [
-                case((r.slot >= since, 0), else_=1).label("d_period"),
-                r.value.label(f"d_{key}"),
-            ]
-            query = select(*labelled, *sums).group_by(*labelled)
-            rows = [dict(row) for row in (await connection.execute(query)).mappings()]
+        rows = await _summed(connection, key, key_ranges, lambda _: [], since, f"d_{key}")
         if key == "agent":
             for row in rows:
                 row["d_agent"] = int(str(row["d_agent"]))

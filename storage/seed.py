@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select
 
-from storage import facts, rollups
+from storage import facts, rollup_tables, rollups
 from storage.db import Database
 from storage.models import Agent, Base, Conversation, Customer, Handoff, Survey
 
@@ -348,25 +348,12 @@ async def seed_database(
         # the visibility map and ANALYZE the statistics now.
         async with db.engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(_LOADED)}")
+            loaded = [*Base.metadata.tables, *rollup_tables.metadata.tables]
+            await connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(loaded)}")
     else:  # committed: on SQLite every connection opens a write transaction
         async with db.engine.begin() as connection:
             await connection.exec_driver_sql("ANALYZE")
     return stats
-
-
-_LOADED = (
-    "customers",
-    "agents",
-    "conversations",
-    "handoffs",
-    "surveys",
-    "report_rollup",
-    "report_rollup_days",
-    "report_low_ratings",
-    "report_durations",
-    "report_histogram",
-)
 
 
 async def _flush(
