@@ -19,10 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
@@ -267,3 +269,28 @@ class InlineLoad(Generic[Entity]):
         make_transient_to_detached(loaded)
         session.add(loaded)
         return loaded
+
+
+class InlineGet(Generic[Entity]):
+    """``session.get(entity, id)``, inline on SQLite: the session's own object when it
+    holds that identity (as ``session.get`` answers without SQL), else one inline load."""
+
+    def __init__(self, entity: type[Entity]) -> None:
+        self.entity = entity
+        table: Any = entity.__table__  # type: ignore[attr-defined]
+        where = table.c.id == bindparam("id")
+        self.load = InlineLoad(
+            entity, select(entity).where(where), select(*table.columns).where(where)
+        )
+
+    async def get(self, session: AsyncSession, ident: int) -> Entity | None:
+        """The entity with this key, or ``None``."""
+        if await inline_sqlite(session) is None:
+            return await session.get(self.entity, ident)
+        known = session.sync_session.identity_map.get(identity_key(self.entity, ident))
+        if known is not None:
+            state = instance_state(known)
+            if state.expired or state.expired_attributes or state.deleted or state.was_deleted:
+                return await session.get(self.entity, ident)
+            return cast(Entity, known)
+        return await self.load.one_or_none(session, {"id": ident})

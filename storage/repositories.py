@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.inline_statements import InlineLoad, InlineStatement
+from storage.inline_statements import InlineGet, InlineLoad, InlineStatement
+from storage.inline_writes import insert_every_column, insert_now, row_values
 from storage.models import (
     OPEN_STATUSES,
     Agent,
@@ -47,26 +48,15 @@ def _built(key: tuple[Any, ...], build: Callable[[], Built]) -> Built:
     return found
 
 
-def row_values(table: Any, row: Any) -> dict[str, Any]:
-    """Every column of a new ORM object but its key, column defaults filled in as the ORM
-    would."""
-    values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.primary_key:
-            continue
-        value = getattr(row, column.key, None)
-        default = column.default
-        if value is None and default is not None:
-            value = default.arg if default.is_scalar else default.arg(None)
-        values[column.key] = value
-    return values
-
-
-def insert_every_column(table: Any) -> InlineStatement:
-    """``INSERT`` of one row with a bound parameter for every column but the key."""
-    return InlineStatement(
-        insert(table).values({c.key: bindparam(c.key) for c in table.columns if not c.primary_key})
-    )
+def _load_one(entity: Any, *where: Any, newest: bool = False) -> InlineLoad[Any]:
+    """An :class:`InlineLoad` of the one (or the newest) ``entity`` row matching ``where``."""
+    table: Any = entity.__table__
+    orm = select(entity).where(*where)
+    columns = select(*table.columns).where(*where)
+    if newest:
+        orm = orm.order_by(entity.id.desc()).limit(1)
+        columns = columns.order_by(table.c.id.desc()).limit(1)
+    return InlineLoad(entity, orm, columns)
 
 
 class _Repository:
@@ -189,7 +179,9 @@ class ConversationRepository(_Repository):
 
     async def get(self, conversation_id: int) -> Conversation | None:
         """One conversation by id."""
-        return await self.session.get(Conversation, conversation_id)
+        return await _built(("get", Conversation), lambda: InlineGet(Conversation)).get(
+            self.session, conversation_id
+        )
 
     async def open_for(self, customer_id: int) -> Conversation | None:
         """The customer's open conversation, if one is open."""
@@ -305,7 +297,9 @@ class HandoffRepository(_Repository):
 
     async def get(self, handoff_id: int) -> Handoff | None:
         """One handoff by id."""
-        return await self.session.get(Handoff, handoff_id)
+        return await _built(("get", Handoff), lambda: InlineGet(Handoff)).get(
+            self.session, handoff_id
+        )
 
     async def current(self, conversation_id: int) -> Handoff | None:
         """The open (waiting or claimed) handoff of a conversation."""
@@ -367,30 +361,48 @@ class HandoffRepository(_Repository):
 class SurveyRepository(_Repository):
     """CSAT surveys."""
 
-    def add(self, survey: Survey) -> None:
-        """Stage a new survey."""
-        self.session.add(survey)
+    async def insert(self, survey: Survey) -> None:
+        """Store a new survey now; afterwards it has its ``id``."""
+        await insert_now(self.session, survey)
 
     async def get(self, survey_id: int) -> Survey | None:
         """One survey by id."""
-        return await self.session.get(Survey, survey_id)
+        return await _built(("get", Survey), lambda: InlineGet(Survey)).get(self.session, survey_id)
 
     async def for_conversation(self, conversation_id: int) -> Survey | None:
         """The conversation's survey (there is at most one)."""
-        stmt = select(Survey).where(Survey.conversation_id == conversation_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        load = _built(
+            ("survey", "conversation"),
+            lambda: _load_one(Survey, Survey.conversation_id == bindparam("conversation_id")),
+        )
+        return await load.one_or_none(self.session, {"conversation_id": conversation_id})
 
     async def last_sent_at(self, customer_id: int) -> datetime | None:
         """When this customer was last sent a survey (for the throttle)."""
-        stmt = select(func.max(Survey.sent_at)).where(Survey.customer_id == customer_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        stmt = _built(
+            ("survey", "last_sent"),
+            lambda: InlineStatement(
+                select(func.max(Survey.sent_at)).where(
+                    Survey.customer_id == bindparam("customer_id")
+                )
+            ),
+        )
+        rows = await stmt.rows(self.session, {"customer_id": customer_id})
+        found: datetime | None = rows[0][0] if rows else None
+        return found
 
     async def pending_for(self, customer_id: int) -> Survey | None:
-        """A scheduled survey not yet sent, if any."""
-        stmt = select(Survey).where(
-            Survey.customer_id == customer_id, Survey.status == SurveyStatus.SCHEDULED
+        """A scheduled survey not yet sent, if any (the newest)."""
+        load = _built(
+            ("survey", "pending"),
+            lambda: _load_one(
+                Survey,
+                Survey.customer_id == bindparam("customer_id"),
+                Survey.status == SurveyStatus.SCHEDULED,
+                newest=True,
+            ),
         )
-        return (await self.session.execute(stmt)).scalars().first()
+        return await load.one_or_none(self.session, {"customer_id": customer_id})
 
     async def awaiting_comment(self, customer_id: int) -> Survey | None:
         """An answered survey whose optional comment the bot asked for."""

@@ -11,6 +11,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
+from storage.inline_writes import write_changes
 from storage.repositories import (
     AgentRepository,
     ConversationRepository,
@@ -58,6 +59,7 @@ class UnitOfWork:
         """Make everything written in this unit of work durable, at once."""
         await self.outbox.write_staged()
         await self.messages.write_staged()
+        await write_changes(self.session)
         await self.session.commit()
         self._committed = True
 

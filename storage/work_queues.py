@@ -16,20 +16,45 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.inline_statements import InlineStatement, inline_sqlite
+from storage.inline_writes import insert_every_column, row_values
 from storage.models import Job, JobStatus, OutboxItem, OutboxStatus, utcnow
-from storage.repositories import (
-    _built,
-    _Repository,
-    insert_every_column,
-    insert_ignoring_conflicts,
-    row_values,
-)
+from storage.repositories import _built, _Repository, insert_ignoring_conflicts
 
 _OUTBOX: Any = OutboxItem.__table__
+_JOBS: Any = Job.__table__
+
+
+def _schedule_statement(dialect: str) -> InlineStatement:
+    """Insert a pending timer, or reset the one with that key to pending at its new time."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(_JOBS).values(
+        key=bindparam("key"),
+        kind=bindparam("kind"),
+        due_at=bindparam("due_at"),
+        payload=bindparam("payload"),
+        status=JobStatus.PENDING,
+        attempts=0,
+        created_at=bindparam("created_at"),
+    )
+    excluded = stmt.excluded
+    return InlineStatement(
+        stmt.on_conflict_do_update(
+            index_elements=[_JOBS.c.key],
+            set_={
+                "due_at": excluded.due_at,
+                "kind": excluded.kind,
+                "payload": excluded.payload,
+                "status": JobStatus.PENDING,
+                "leased_until": None,
+                "attempts": 0,
+            },
+        )
+    )
 
 
 class OutboxRepository(_Repository):
@@ -224,19 +249,18 @@ class JobRepository(_Repository):
         payload: dict[str, Any] | None = None,
         now: datetime | None = None,
     ) -> None:
-        """Create the timer ``key``, or move it to ``due_at`` and make it pending again."""
-        await self.ensure(key, kind, due_at, payload, now=now)
-        await self.session.execute(
-            update(Job)
-            .where(Job.key == key)
-            .values(
-                due_at=due_at,
-                kind=kind,
-                payload=payload or {},
-                status=JobStatus.PENDING,
-                leased_until=None,
-                attempts=0,
-            )
+        """Create the timer ``key``, or move it to ``due_at`` and make it pending again
+        (one ``INSERT … ON CONFLICT DO UPDATE`` on either engine)."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        await _built(("job", "schedule", dialect), lambda: _schedule_statement(dialect)).run(
+            self.session,
+            {
+                "key": key,
+                "kind": kind,
+                "due_at": due_at,
+                "payload": payload or {},
+                "created_at": now or utcnow(),
+            },
         )
 
     async def ensure(
@@ -266,11 +290,15 @@ class JobRepository(_Repository):
 
     async def cancel(self, key: str) -> None:
         """Cancel the timer ``key`` if it is still pending."""
-        await self.session.execute(
-            update(Job)
-            .where(Job.key == key, Job.status == JobStatus.PENDING)
-            .values(status=JobStatus.CANCELLED)
+        stmt = _built(
+            ("job", "cancel"),
+            lambda: InlineStatement(
+                update(_JOBS)
+                .where(_JOBS.c.key == bindparam("job_key"), _JOBS.c.status == JobStatus.PENDING)
+                .values(status=JobStatus.CANCELLED)
+            ),
         )
+        await stmt.run(self.session, {"job_key": key})
 
     async def get(self, key: str) -> Job | None:
         """One timer by key."""

@@ -68,12 +68,15 @@ async def schedule_survey(turn: Turn, *, agent_id: int | None) -> Survey | None:
             conversation_id=conversation.id,
             customer_id=turn.customer.id,
             created_at=turn.now,
+            status=SurveyStatus.SCHEDULED,
+            scheduled_for=due,
+            agent_id=agent_id,
         )
-        turn.uow.surveys.add(survey)
-    survey.status = SurveyStatus.SCHEDULED
-    survey.scheduled_for = due
-    survey.agent_id = agent_id
-    await turn.uow.session.flush()
+        await turn.uow.surveys.insert(survey)
+    else:
+        survey.status = SurveyStatus.SCHEDULED
+        survey.scheduled_for = due
+        survey.agent_id = agent_id
     await turn.uow.jobs.schedule(
         send_key(conversation.id), "survey_send", due, {"survey_id": survey.id}
     )

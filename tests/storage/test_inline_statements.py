@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from storage.db import Database, open_database
 from storage.inline_statements import InlineStatement, inline_sqlite
+from storage.inline_writes import insert_every_column, row_values
 from storage.migrate import upgrade_database
 from storage.models import OutboxItem, OutboxStatus
-from storage.repositories import insert_every_column, row_values
 from storage.unit_of_work import UnitOfWork
 
 OUTBOX = OutboxItem.__table__
