@@ -292,5 +292,5 @@ class InlineGet(Generic[Entity]):
             state = instance_state(known)
             if state.expired or state.expired_attributes or state.deleted or state.was_deleted:
                 return await session.get(self.entity, ident)
-            return cast(Entity, known)
+            return known
         return await self.load.one_or_none(session, {"id": ident})

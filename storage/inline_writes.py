@@ -21,7 +21,8 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, Mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import NO_VALUE, instance_state
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.state import InstanceState
 
@@ -106,7 +107,7 @@ async def write_changes(session: AsyncSession) -> None:
         if changed is None:
             continue
         if changed:
-            table = state.mapper.local_table
+            table: Any = state.mapper.local_table
             statement = _update_for(table, tuple(sorted(changed)))
             if statement is None:
                 continue
