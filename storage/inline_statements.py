@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import instance_state, manager_of_class
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
@@ -249,6 +249,7 @@ class InlineLoad(Generic[Entity]):
         self.orm_query = orm_query
         self.columns = InlineStatement(columns_query)
         self.keys = [column.key for column in columns_query.selected_columns]  # type: ignore[attr-defined]
+        self.manager = manager_of_class(entity)
 
     async def one_or_none(self, session: AsyncSession, params: Mapping[str, Any]) -> Entity | None:
         """The entity, or ``None``."""
@@ -265,7 +266,10 @@ class InlineLoad(Generic[Entity]):
         known = session.sync_session.identity_map.get(key)
         if known is not None:
             return known
-        loaded = self.entity(**values)
+        # As the ORM's own loading does: the row's values straight into the new object's
+        # state (no constructor, no change events), then marked loaded and unchanged.
+        loaded = self.manager.new_instance()
+        instance_state(loaded).dict.update(values)
         make_transient_to_detached(loaded)
         session.add(loaded)
         return loaded

@@ -15,6 +15,8 @@ plain, both leave the work to the ORM.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -121,13 +123,14 @@ async def write_changes(session: AsyncSession) -> None:
 
 
 def row_values(table: Any, row: Any) -> dict[str, Any]:
-    """Every column of a new ORM object but its key, column defaults filled in as the ORM
-    would."""
+    """Every column of a new ORM object (or of a mapping of column values) but its key,
+    column defaults filled in as the ORM would."""
     values: dict[str, Any] = {}
+    given = row.get if isinstance(row, Mapping) else partial(getattr, row)
     for column in table.columns:
         if column.primary_key:
             continue
-        value = getattr(row, column.key, None)
+        value = given(column.key, None)
         default = column.default
         if value is None and default is not None:
             value = default.arg if default.is_scalar else default.arg(None)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,7 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[st
 
 
 _MESSAGES: Any = Message.__table__
+_MESSAGE_COLUMNS = frozenset(column.key for column in _MESSAGES.columns)
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 Built = TypeVar("Built")
 
@@ -189,7 +190,8 @@ class ConversationRepository(_Repository):
         def build() -> InlineLoad[Conversation]:
             where = (
                 Conversation.customer_id == bindparam("customer_id"),
-                Conversation.status.in_(OPEN_STATUSES),
+                # Equalities, not IN: the statement's SQL stays fixed (see InlineStatement).
+                or_(*(Conversation.status == status for status in OPEN_STATUSES)),
             )
             table: Any = Conversation.__table__
             return InlineLoad(
@@ -251,11 +253,14 @@ class MessageRepository(_Repository):
 
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
-        self._staged: list[Message] = []
+        self._staged: list[dict[str, Any]] = []
 
-    def add(self, message: Message) -> None:
-        """Stage a message."""
-        self._staged.append(message)
+    def add(self, **columns: Any) -> None:
+        """Stage a message, given as its columns' values (``Message``'s attributes)."""
+        unknown = columns.keys() - _MESSAGE_COLUMNS
+        if unknown:
+            raise TypeError(f"messages have no column {sorted(unknown)[0]!r}")
+        self._staged.append(columns)
 
     async def write_staged(self) -> None:
         """Insert the staged messages now (the unit of work does this before committing)."""

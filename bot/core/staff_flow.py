@@ -20,7 +20,7 @@ from bot.core.events import (
 )
 from bot.core.privacy import clean_text
 from bot.core.turn import Turn
-from storage.models import Agent, AuthorKind, ConversationStatus, Direction, Message
+from storage.models import Agent, AuthorKind, ConversationStatus, Direction
 
 
 async def _agent(turn: Turn, ref: StaffRef) -> Agent:
@@ -68,14 +68,12 @@ def _store_note(turn: Turn, agent: Agent, text: str) -> None:
     assert conversation is not None
     clean, _ = clean_text(text)
     turn.uow.messages.add(
-        Message(
-            conversation_id=conversation.id,
-            channel="staff",
-            direction=Direction.OUTBOUND,
-            author_kind=AuthorKind.AGENT,
-            agent_id=agent.id,
-            text=clean,
-            internal=True,
-            created_at=turn.now,
-        )
+        conversation_id=conversation.id,
+        channel="staff",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AGENT,
+        agent_id=agent.id,
+        text=clean,
+        internal=True,
+        created_at=turn.now,
     )

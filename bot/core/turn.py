@@ -23,7 +23,6 @@ from storage.models import (
     Customer,
     Direction,
     Handoff,
-    Message,
 )
 from storage.unit_of_work import UnitOfWork
 
@@ -118,15 +117,13 @@ class Turn:
             conversation.bot_replies += 1
             conversation.last_activity_at = self.now
             self.uow.messages.add(
-                Message(
-                    conversation_id=conversation.id,
-                    channel=self.customer.channel,
-                    direction=Direction.OUTBOUND,
-                    author_kind=AuthorKind(author),
-                    agent_id=agent.id if agent else None,
-                    text=text,
-                    created_at=self.now,
-                )
+                conversation_id=conversation.id,
+                channel=self.customer.channel,
+                direction=Direction.OUTBOUND,
+                author_kind=AuthorKind(author),
+                agent_id=agent.id if agent else None,
+                text=text,
+                created_at=self.now,
             )
 
     def queue_customer(self, kind: str, payload: dict[str, Any]) -> None:
@@ -166,10 +163,10 @@ class Turn:
         confidence: float | None = None,
         mood: str | None = None,
         sentiment: float | None = None,
-    ) -> Message:
+    ) -> None:
         """Store a customer message in the current conversation."""
         assert self.conversation is not None
-        message = Message(
+        self.uow.messages.add(
             conversation_id=self.conversation.id,
             channel=self.customer.channel,
             direction=Direction.INBOUND,
@@ -182,7 +179,5 @@ class Turn:
             platform_message_id=platform_message_id,
             created_at=self.now,
         )
-        self.uow.messages.add(message)
         self.conversation.last_customer_message_at = self.now
         self.conversation.last_activity_at = self.now
-        return message
