@@ -41,6 +41,9 @@ def build_environment(override_dir: Path | None = None) -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
         finalize=_finalize,
+        # Templates are read once per process: no file check on every reply. A business
+        # that edits its CAREBOT_TEMPLATES folder restarts Carebot to use the new wording.
+        auto_reload=False,
     )
     for name, escaper in ESCAPERS.items():
         env.filters[f"escape_{name}"] = escaper
