@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -45,10 +46,12 @@ class OneText:
             raise ValueError("this vectorizer goes through scikit-learn: use columns()")
         # Counted in a dict and sorted: for a message's few dozen features ``np.unique``
         # costs more than the counting (the same sorted columns and counts).
-        counts = Counter(index for index in map(self.vocabulary.get, features) if index is not None)
+        found: Counter[int | None] = Counter(map(self.vocabulary.get, features))
+        found.pop(None, None)  # out-of-vocabulary features
+        counts = cast("Counter[int]", found)
         ordered = sorted(counts)
         indices = np.array(ordered, dtype=np.int32)
-        data = np.array([counts[index] for index in ordered], dtype=self.dtype)
+        data = np.fromiter(map(counts.__getitem__, ordered), self.dtype, len(ordered))
         vectorizer = self.vectorizer
         if vectorizer.binary:
             data.fill(1)

@@ -36,14 +36,14 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         if self.db.write_lock is not None:
             await self.db.write_lock.acquire()
+        # The session begins its transaction with its first statement (autobegin), as an
+        # explicit begin() would have: that, too, connected only at the first statement.
         try:
-            self.session = self.db.sessions()
-            await self.session.begin()
+            session = self.session = self.db.sessions()
         except BaseException:
             if self.db.write_lock is not None:
                 self.db.write_lock.release()
             raise
-        session = self.session
         self.customers = CustomerRepository(session)
         self.agents = AgentRepository(session)
         self.conversations = ConversationRepository(session)

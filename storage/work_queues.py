@@ -135,9 +135,12 @@ class OutboxRepository(_Repository):
         if not wanted:
             return []
         own = [item.id for item in self.added if item.id is not None]
-        rows = await _older_pending().rows(
-            self.session, {"lanes": [i.lane for i in wanted], "own": own or [-1]}
-        )
+        if len(wanted) == 1 and not own:  # the usual turn: one chat, rows not yet written
+            rows = await _older_pending_in_lane().rows(self.session, {"lane": wanted[0].lane})
+        else:
+            rows = await _older_pending().rows(
+                self.session, {"lanes": [i.lane for i in wanted], "own": own or [-1]}
+            )
         busy = {lane for item_id, lane in rows if item_id not in settled}
         leased = [item for item in wanted if item.lane not in busy]
         for item in leased:
@@ -181,6 +184,19 @@ def _older_pending() -> InlineStatement:
                 OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
                 OutboxItem.status == OutboxStatus.PENDING,
                 OutboxItem.id.not_in(bindparam("own", expanding=True)),
+            )
+        ),
+    )
+
+
+def _older_pending_in_lane() -> InlineStatement:
+    """:func:`_older_pending` for one lane and no rows of our own: its SQL never changes,
+    so it runs without expanding parameters (built once)."""
+    return _built(
+        ("outbox", "older pending in lane"),
+        lambda: InlineStatement(
+            select(OutboxItem.id, OutboxItem.lane).where(
+                OutboxItem.lane == bindparam("lane"), OutboxItem.status == OutboxStatus.PENDING
             )
         ),
     )

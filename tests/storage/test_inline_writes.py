@@ -66,6 +66,16 @@ async def _customer(db: Database) -> int:
         return customer.id
 
 
+async def _stored_conversation(db: Database) -> int:
+    """A new conversation of a new customer, inserted with :func:`insert_now`."""
+    customer_id = await _customer(db)
+    async with UnitOfWork(db) as uow:
+        conversation = _conversation(customer_id)
+        await insert_now(uow.session, conversation)
+        await uow.commit()
+        return conversation.id
+
+
 async def test_changed_columns_are_stored_as_the_flush_stores_them(database: Database) -> None:
     customer_id = await _customer(database)
     async with UnitOfWork(database) as uow:
@@ -90,14 +100,10 @@ async def test_changed_columns_are_stored_as_the_flush_stores_them(database: Dat
 async def test_a_written_object_is_clean_and_the_commit_flushes_nothing(
     database: Database,
 ) -> None:
-    customer_id = await _customer(database)
-    async with UnitOfWork(database) as uow:
-        conversation = _conversation(customer_id)
-        await insert_now(uow.session, conversation)
-        await uow.commit()
+    conversation_id = await _stored_conversation(database)
     seen = _statements(database)
     async with UnitOfWork(database) as uow:
-        found = await uow.conversations.get(conversation.id)
+        found = await uow.conversations.get(conversation_id)
         assert found is not None
         _change(found)
         inline = await inline_sqlite(uow.session) is not None
@@ -107,7 +113,7 @@ async def test_a_written_object_is_clean_and_the_commit_flushes_nothing(
     updates = [s for s in seen if s.lstrip().upper().startswith("UPDATE")]
     assert len(updates) == (0 if inline else 1)  # inline: not through SQLAlchemy at all
     async with UnitOfWork(database) as uow:
-        again = await uow.conversations.get(conversation.id)
+        again = await uow.conversations.get(conversation_id)
         assert again is not None
         assert again.moods == ["frustrated"] and again.customer_turns == 1
         assert again.context == {"pending_intent": "card_arrival", "offered_long": True}
@@ -127,13 +133,9 @@ async def test_an_unchanged_object_writes_nothing(database: Database) -> None:
 
 
 async def test_a_row_deleted_underneath_is_an_error_as_with_the_flush(database: Database) -> None:
-    customer_id = await _customer(database)
+    conversation_id = await _stored_conversation(database)
     async with UnitOfWork(database) as uow:
-        conversation = _conversation(customer_id)
-        await insert_now(uow.session, conversation)
-        await uow.commit()
-    async with UnitOfWork(database) as uow:
-        found = await uow.conversations.get(conversation.id)
+        found = await uow.conversations.get(conversation_id)
         assert found is not None
         await uow.session.execute(text(f"DELETE FROM conversations WHERE id = {found.id}"))
         found.customer_turns = 3
