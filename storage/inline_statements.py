@@ -34,6 +34,17 @@ from storage.sqlite_inline import InlineConnection
 
 _INLINE_KEY = "carebot.inline_sqlite"
 Entity = TypeVar("Entity")
+Built = TypeVar("Built")
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def built_once(key: tuple[Any, ...], build: Callable[[], Built]) -> Built:
+    """A hot statement built once (with bound parameters) and kept under ``key``:
+    building one costs more than running it on SQLite."""
+    found: Built | None = _BUILT.get(key)
+    if found is None:
+        found = _BUILT[key] = build()
+    return found
 
 
 async def inline_sqlite(session: AsyncSession) -> sqlite3.Connection | None:

@@ -28,10 +28,9 @@ from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.state import InstanceState
 
-from storage.inline_statements import InlineStatement, inline_sqlite
+from storage.inline_statements import InlineStatement, built_once, inline_sqlite
 
 _UPDATES: dict[tuple[Any, tuple[str, ...]], InlineStatement] = {}
-_INSERTS: dict[Any, InlineStatement] = {}
 _PLAIN: dict[Mapper[Any], bool] = {}
 MAX_CACHED_UPDATES = 1024
 """Distinct (table, changed columns) statements kept; beyond, the ORM writes the rest."""
@@ -145,11 +144,9 @@ def insert_every_column(table: Any) -> InlineStatement:
     )
 
 
-def _insert_for(table: Any) -> InlineStatement:
-    found = _INSERTS.get(table)
-    if found is None:
-        found = _INSERTS[table] = insert_every_column(table)
-    return found
+def insert_statement(table: Any) -> InlineStatement:
+    """:func:`insert_every_column` of ``table``, built once."""
+    return built_once(("insert", table), lambda: insert_every_column(table))
 
 
 async def insert_now(session: AsyncSession, instance: Any) -> None:
@@ -169,6 +166,6 @@ async def insert_now(session: AsyncSession, instance: Any) -> None:
     values = row_values(table, instance)
     for key, value in values.items():
         setattr(instance, key, value)
-    instance.id = await _insert_for(table).insert(session, values)
+    instance.id = await insert_statement(table).insert(session, values)
     make_transient_to_detached(instance)
     session.add(instance)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -10,8 +10,8 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.inline_statements import InlineGet, InlineLoad, InlineStatement
-from storage.inline_writes import insert_every_column, insert_now, row_values
+from storage.inline_statements import InlineGet, InlineLoad, InlineStatement, built_once
+from storage.inline_writes import insert_now, insert_statement, row_values
 from storage.models import (
     OPEN_STATUSES,
     Agent,
@@ -27,37 +27,42 @@ from storage.models import (
 )
 
 
+def dialect_insert(session: AsyncSession) -> Any:
+    """The session's dialect's ``insert`` (the one with ``on_conflict_…``)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return (postgresql if dialect == "postgresql" else sqlite).insert
+
+
 def insert_ignoring_conflicts(session: AsyncSession, table: Any, values: dict[str, Any]) -> Any:
     """An INSERT that does nothing when a unique key already exists (both dialects)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).values(**values).on_conflict_do_nothing()
+    return dialect_insert(session)(table).values(**values).on_conflict_do_nothing()
 
 
+Entity = TypeVar("Entity")
 _MESSAGES: Any = Message.__table__
 _MESSAGE_COLUMNS = frozenset(column.key for column in _MESSAGES.columns)
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-Built = TypeVar("Built")
 
 
-def _built(key: tuple[Any, ...], build: Callable[[], Built]) -> Built:
-    """A hot statement built once (with bound parameters): building one costs more than
-    running it on SQLite."""
-    found: Built | None = _STATEMENTS.get(key)
-    if found is None:
-        found = _STATEMENTS[key] = build()
-    return found
-
-
-def _load_one(entity: Any, *where: Any, newest: bool = False) -> InlineLoad[Any]:
-    """An :class:`InlineLoad` of the one (or the newest) ``entity`` row matching ``where``."""
+def _load_one(
+    entity: Any, *where: Any, newest: bool = False, locked: bool = False
+) -> InlineLoad[Any]:
+    """An :class:`InlineLoad` of the one (or the newest) ``entity`` row matching ``where``;
+    ``locked``: the ORM query takes the row lock (PostgreSQL)."""
     table: Any = entity.__table__
     orm = select(entity).where(*where)
+    if locked:
+        orm = orm.with_for_update()
     columns = select(*table.columns).where(*where)
     if newest:
         orm = orm.order_by(entity.id.desc()).limit(1)
         columns = columns.order_by(table.c.id.desc()).limit(1)
     return InlineLoad(entity, orm, columns)
+
+
+async def _get(session: AsyncSession, entity: type[Entity], ident: int) -> Entity | None:
+    """``session.get`` through an :class:`InlineGet` built once per entity."""
+    get: InlineGet[Entity] = built_once(("get", entity), lambda: InlineGet(entity))
+    return await get.get(session, ident)
 
 
 class _Repository:
@@ -76,7 +81,7 @@ class InboxRepository(_Repository):
     async def first_time(self, source: str, event_id: str) -> bool:
         """Record the delivery; False if it was recorded before (a duplicate)."""
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        stmt = _built(
+        stmt = built_once(
             ("inbox", dialect),
             lambda: InlineStatement(
                 insert_ignoring_conflicts(
@@ -107,21 +112,15 @@ class CustomerRepository(_Repository):
     async def find(self, channel: str, external_id: str, *, lock: bool = False) -> Customer | None:
         """The customer known under this identity, if any (``lock``: row lock, PostgreSQL)."""
         locked = lock and self._locks_rows
-
-        def build() -> InlineLoad[Customer]:
-            where = (
+        load: InlineLoad[Customer] = built_once(
+            ("customer", locked),
+            lambda: _load_one(
+                Customer,
                 Customer.channel == bindparam("channel"),
                 Customer.external_id == bindparam("external_id"),
-            )
-            stmt = select(Customer).where(*where)
-            table: Any = Customer.__table__
-            return InlineLoad(
-                Customer,
-                stmt.with_for_update() if locked else stmt,
-                select(*table.columns).where(*where),
-            )
-
-        load: InlineLoad[Customer] = _built(("customer", locked), build)
+                locked=locked,
+            ),
+        )
         return await load.one_or_none(
             self.session, {"channel": channel, "external_id": external_id}
         )
@@ -180,27 +179,20 @@ class ConversationRepository(_Repository):
 
     async def get(self, conversation_id: int) -> Conversation | None:
         """One conversation by id."""
-        return await _built(("get", Conversation), lambda: InlineGet(Conversation)).get(
-            self.session, conversation_id
-        )
+        return await _get(self.session, Conversation, conversation_id)
 
     async def open_for(self, customer_id: int) -> Conversation | None:
         """The customer's open conversation, if one is open."""
-
-        def build() -> InlineLoad[Conversation]:
-            where = (
+        load: InlineLoad[Conversation] = built_once(
+            ("open_for",),
+            lambda: _load_one(
+                Conversation,
                 Conversation.customer_id == bindparam("customer_id"),
                 # Equalities, not IN: the statement's SQL stays fixed (see InlineStatement).
                 or_(*(Conversation.status == status for status in OPEN_STATUSES)),
-            )
-            table: Any = Conversation.__table__
-            return InlineLoad(
-                Conversation,
-                select(Conversation).where(*where).order_by(Conversation.id.desc()).limit(1),
-                select(*table.columns).where(*where).order_by(table.c.id.desc()).limit(1),
-            )
-
-        load: InlineLoad[Conversation] = _built(("open_for",), build)
+                newest=True,
+            ),
+        )
         return await load.one_or_none(self.session, {"customer_id": customer_id})
 
     async def latest_for(self, customer_id: int) -> Conversation | None:
@@ -268,9 +260,7 @@ class MessageRepository(_Repository):
             return
         rows = [row_values(_MESSAGES, message) for message in self._staged]
         self._staged.clear()
-        await _built(("messages",), lambda: insert_every_column(_MESSAGES)).run_many(
-            self.session, rows
-        )
+        await insert_statement(_MESSAGES).run_many(self.session, rows)
 
     async def seen_platform_id(self, channel: str, platform_message_id: str) -> bool:
         """True if this platform message was stored already."""
@@ -302,9 +292,7 @@ class HandoffRepository(_Repository):
 
     async def get(self, handoff_id: int) -> Handoff | None:
         """One handoff by id."""
-        return await _built(("get", Handoff), lambda: InlineGet(Handoff)).get(
-            self.session, handoff_id
-        )
+        return await _get(self.session, Handoff, handoff_id)
 
     async def current(self, conversation_id: int) -> Handoff | None:
         """The open (waiting or claimed) handoff of a conversation."""
@@ -372,11 +360,11 @@ class SurveyRepository(_Repository):
 
     async def get(self, survey_id: int) -> Survey | None:
         """One survey by id."""
-        return await _built(("get", Survey), lambda: InlineGet(Survey)).get(self.session, survey_id)
+        return await _get(self.session, Survey, survey_id)
 
     async def for_conversation(self, conversation_id: int) -> Survey | None:
         """The conversation's survey (there is at most one)."""
-        load = _built(
+        load = built_once(
             ("survey", "conversation"),
             lambda: _load_one(Survey, Survey.conversation_id == bindparam("conversation_id")),
         )
@@ -384,7 +372,7 @@ class SurveyRepository(_Repository):
 
     async def last_sent_at(self, customer_id: int) -> datetime | None:
         """When this customer was last sent a survey (for the throttle)."""
-        stmt = _built(
+        stmt = built_once(
             ("survey", "last_sent"),
             lambda: InlineStatement(
                 select(func.max(Survey.sent_at)).where(
@@ -398,7 +386,7 @@ class SurveyRepository(_Repository):
 
     async def pending_for(self, customer_id: int) -> Survey | None:
         """A scheduled survey not yet sent, if any (the newest)."""
-        load = _built(
+        load = built_once(
             ("survey", "pending"),
             lambda: _load_one(
                 Survey,

@@ -16,23 +16,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.inline_statements import InlineStatement, inline_sqlite
-from storage.inline_writes import insert_every_column, row_values
+from storage.inline_statements import InlineStatement, built_once, inline_sqlite
+from storage.inline_writes import insert_statement, row_values
 from storage.models import Job, JobStatus, OutboxItem, OutboxStatus, utcnow
-from storage.repositories import _built, _Repository, insert_ignoring_conflicts
+from storage.repositories import _Repository, dialect_insert, insert_ignoring_conflicts
 
 _OUTBOX: Any = OutboxItem.__table__
 _JOBS: Any = Job.__table__
 
 
-def _schedule_statement(dialect: str) -> InlineStatement:
-    """Insert a pending timer, or reset the one with that key to pending at its new time."""
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(_JOBS).values(
+def _schedule_statement(insert: Any) -> InlineStatement:
+    """Insert a pending timer, or reset the one with that key to pending at its new time
+    (``insert``: the dialect's, see :func:`~storage.repositories.dialect_insert`)."""
+    stmt = insert(_JOBS).values(
         key=bindparam("key"),
         kind=bindparam("kind"),
         due_at=bindparam("due_at"),
@@ -110,7 +109,9 @@ class OutboxRepository(_Repository):
             await self.session.flush()
             return
         for item in items:
-            item.id = await _outbox_insert().insert(self.session, row_values(_OUTBOX, item))
+            item.id = await insert_statement(_OUTBOX).insert(
+                self.session, row_values(_OUTBOX, item)
+            )
 
     async def lease_added(
         self,
@@ -134,15 +135,12 @@ class OutboxRepository(_Repository):
         wanted = [i for i in firsts.values() if i.target == "customer" and i.channel in channels]
         if not wanted:
             return []
-        own = [item.id for item in self.added if item.id is not None]
-        if len(wanted) == 1 and not own:  # the usual turn: one chat, rows not yet written
-            rows = await _older_pending_in_lane().rows(self.session, {"lane": wanted[0].lane})
-        else:
-            rows = await _older_pending().rows(
-                self.session, {"lanes": [i.lane for i in wanted], "own": own or [-1]}
-            )
-        busy = {lane for item_id, lane in rows if item_id not in settled}
-        leased = [item for item in wanted if item.lane not in busy]
+        own = {item.id for item in self.added if item.id is not None}
+        leased = []
+        for item in wanted:  # one lane per customer chat: usually one statement
+            rows = await _older_pending().rows(self.session, {"lane": item.lane})
+            if all(row_id in settled or row_id in own for (row_id,) in rows):
+                leased.append(item)
         for item in leased:
             item.leased_until = now + lease
             item.attempts += 1
@@ -176,40 +174,20 @@ _CLAIMS: dict[bool, Select[OutboxItem]] = {}
 
 
 def _older_pending() -> InlineStatement:
-    """Pending rows of some lanes, other than this unit of work's own (built once)."""
-    return _built(
+    """The pending rows of one lane (built once; its SQL never changes)."""
+    return built_once(
         ("outbox", "older pending"),
         lambda: InlineStatement(
-            select(OutboxItem.id, OutboxItem.lane).where(
-                OutboxItem.lane.in_(bindparam("lanes", expanding=True)),
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.id.not_in(bindparam("own", expanding=True)),
-            )
-        ),
-    )
-
-
-def _older_pending_in_lane() -> InlineStatement:
-    """:func:`_older_pending` for one lane and no rows of our own: its SQL never changes,
-    so it runs without expanding parameters (built once)."""
-    return _built(
-        ("outbox", "older pending in lane"),
-        lambda: InlineStatement(
-            select(OutboxItem.id, OutboxItem.lane).where(
+            select(OutboxItem.id).where(
                 OutboxItem.lane == bindparam("lane"), OutboxItem.status == OutboxStatus.PENDING
             )
         ),
     )
 
 
-def _outbox_insert() -> InlineStatement:
-    """One new outbox row, every column bound (built once)."""
-    return _built(("outbox", "insert"), lambda: insert_every_column(_OUTBOX))
-
-
 def _mark_sent() -> InlineStatement:
     """A delivery the platform accepted, recorded with its platform id (built once)."""
-    return _built(
+    return built_once(
         ("outbox", "mark sent"),
         lambda: InlineStatement(
             update(_OUTBOX)
@@ -267,8 +245,8 @@ class JobRepository(_Repository):
     ) -> None:
         """Create the timer ``key``, or move it to ``due_at`` and make it pending again
         (one ``INSERT … ON CONFLICT DO UPDATE`` on either engine)."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        await _built(("job", "schedule", dialect), lambda: _schedule_statement(dialect)).run(
+        insert = dialect_insert(self.session)
+        await built_once(("job", "schedule", insert), lambda: _schedule_statement(insert)).run(
             self.session,
             {
                 "key": key,
@@ -306,7 +284,7 @@ class JobRepository(_Repository):
 
     async def cancel(self, key: str) -> None:
         """Cancel the timer ``key`` if it is still pending."""
-        stmt = _built(
+        stmt = built_once(
             ("job", "cancel"),
             lambda: InlineStatement(
                 update(_JOBS)
