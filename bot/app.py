@@ -26,6 +26,7 @@ from bot.errors import ConfigError
 from intents import load_understander
 from intents.base import Understander
 from intents.embeddings import EmbeddingsUnavailable
+from intents.worker import UnderstandingWorker
 from responses import ResponseRenderer
 from storage.db import Database, open_database
 from storage.migrate import upgrade_database
@@ -72,6 +73,7 @@ class Carebot:
     channels: list[Channel] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _worker_start: asyncio.Task[bool] | None = None
 
     def add_sender(self, name: str, sender: Sender) -> None:
         """Register a sender for outbox rows of channel ``name``."""
@@ -86,6 +88,9 @@ class Carebot:
     async def start(self, *, background: bool = True) -> None:
         """Start channels and, if ``background``, the dispatcher and timer loops."""
         self._stop.clear()
+        worker = self.understanding_worker
+        if worker is not None:  # ready in a second or two; until then, read in-process
+            self._worker_start = asyncio.create_task(worker.start(), name="understanding")
         await self.schedule_recurring()
         for channel in self.channels:
             await channel.start()
@@ -94,6 +99,12 @@ class Carebot:
                 asyncio.create_task(self.dispatcher.run_forever(self._stop), name="dispatcher"),
                 asyncio.create_task(self.jobs.run_forever(self._stop), name="jobs"),
             ]
+
+    @property
+    def understanding_worker(self) -> UnderstandingWorker | None:
+        """The child process that reads messages, if configured."""
+        found = self.engine.services.understander
+        return found if isinstance(found, UnderstandingWorker) else None
 
     async def schedule_recurring(self) -> None:
         """Make sure the recurring timers (inactivity sweep, retention purge, digest) exist."""
@@ -109,6 +120,13 @@ class Carebot:
         self._stop.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
+            self._tasks = []
+        worker = self.understanding_worker
+        if worker is not None:
+            await worker.stop()
+        if self._worker_start is not None:
+            await asyncio.wait([self._worker_start], timeout=10)
+            self._worker_start = None
         for channel in reversed(self.channels):
             try:
                 await channel.stop()
@@ -137,7 +155,7 @@ def assemble_carebot(
     services = Services(
         settings=settings,
         renderer=ResponseRenderer(settings.templates_path),
-        understander=understander or _understander(settings),
+        understander=_reading_in_child(understander or _understander(settings), settings),
         office_hours=OfficeHours(settings.office_windows, settings.zone),
         staff_channel=staff_channel or staff_channel_name(settings),
     )
@@ -151,6 +169,7 @@ def assemble_carebot(
         wake=engine.work_ready,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         max_backoff=settings.outbox_max_backoff_seconds,
+        ride_seconds=settings.outbox_record_delay_seconds,
     )
     engine.courier = dispatcher  # replies go straight to it while its loop runs
     carebot = Carebot(
@@ -217,6 +236,14 @@ def _add_platform_channels(carebot: Carebot) -> None:
         from bot.channels.console import QuietStaffSender
 
         carebot.add_sender(staff_channel_name(settings), QuietStaffSender())
+
+
+def _reading_in_child(understander: Understander, settings: Settings) -> Understander:
+    """Wrap ``understander`` to read messages in a child process, if configured; the
+    child starts with :meth:`Carebot.start`."""
+    if not settings.reads_in_child or isinstance(understander, UnderstandingWorker):
+        return understander
+    return UnderstandingWorker(understander)
 
 
 def _understander(settings: Settings) -> Understander:

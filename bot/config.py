@@ -7,6 +7,7 @@ embedded default: the console channel and a local SQLite file.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import time
@@ -107,6 +108,10 @@ class Settings(BaseSettings):
         "light", validation_alias="CAREBOT_INTENT_MODEL"
     )
     templates_path: Path | None = Field(None, validation_alias="CAREBOT_TEMPLATES")
+    # Read messages in a child process (intents/worker.py); auto: with two or more cores.
+    understanding_process: Literal["auto", "on", "off"] = Field(
+        "auto", validation_alias="CAREBOT_UNDERSTANDING_PROCESS"
+    )
 
     # Lifecycle and handoff (PRODUCT.md §1, §4)
     inactivity_timeout_minutes: float = Field(
@@ -146,6 +151,10 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(120, gt=0, validation_alias="CAREBOT_JOB_LEASE_SECONDS")
     outbox_max_backoff_seconds: float = Field(
         300, gt=0, validation_alias="CAREBOT_OUTBOX_MAX_BACKOFF_SECONDS"
+    )
+    # A successful send is recorded with the next turn's transaction if one comes this soon.
+    outbox_record_delay_seconds: float = Field(
+        0.05, ge=0, le=5, validation_alias="CAREBOT_OUTBOX_RECORD_DELAY_SECONDS"
     )
     log_level: str = Field("INFO", validation_alias=AliasChoices("CAREBOT_LOG_LEVEL", "LOG_LEVEL"))
     log_format: Literal["text", "json"] = Field("text", validation_alias="CAREBOT_LOG_FORMAT")
@@ -221,6 +230,13 @@ class Settings(BaseSettings):
     def telegram_enabled(self) -> bool:
         """True when customers reach us on Telegram."""
         return bool(self.telegram_bot_token)
+
+    @property
+    def reads_in_child(self) -> bool:
+        """True when messages are read in a child process (``understanding_process``)."""
+        if self.understanding_process == "auto":
+            return (os.cpu_count() or 1) >= 2
+        return self.understanding_process == "on"
 
     @property
     def slack_enabled(self) -> bool:

@@ -31,7 +31,10 @@ class FakeClock:
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings for tests: no channels, quiet defaults, overrides by field name."""
-    base: dict[str, Any] = {"database_url": "sqlite+aiosqlite:///unused.db"}
+    base: dict[str, Any] = {
+        "database_url": "sqlite+aiosqlite:///unused.db",
+        "understanding_process": "off",  # tests of the child process turn it on
+    }
     base.update(overrides)
     return Settings.model_validate(base)
 

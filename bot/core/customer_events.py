@@ -165,7 +165,7 @@ async def _on_text(turn: Turn, event: CustomerMessage) -> bool:
         )
         await _relay_to_staff(turn, masked.text)
         return False
-    understanding = turn.services.understander.understand(masked.text, turn.customer.language)
+    understanding = await turn.understand(masked.text)
     emotion = understanding.emotion
     turn.record_inbound(
         masked.text,

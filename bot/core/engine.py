@@ -22,6 +22,7 @@ from bot.core.customer_events import handle_customer_event
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import (
     CustomerEvent,
+    CustomerMessage,
     CustomerRef,
     InboundEvent,
     Outcome,
@@ -31,7 +32,7 @@ from bot.core.locks import KeyedLocks
 from bot.core.privacy import clean_text, mask_personal_data
 from bot.core.staff_flow import handle_staff_event
 from bot.core.timers import close_inactive, run_timer
-from bot.core.turn import Services, Turn
+from bot.core.turn import ReadAhead, Services, Turn
 from storage.db import Database
 from storage.models import Conversation, Customer, JobStatus, OutboxItem, utcnow
 from storage.unit_of_work import UnitOfWork
@@ -100,6 +101,7 @@ class ConversationEngine:
 
     async def _handle_customer(self, event: CustomerEvent) -> Outcome:
         ref = event.customer
+        ahead = self._read_ahead(event)
         # Lock before any await, so one customer's events keep the order they came in.
         async with self.locks.hold((ref.channel, ref.external_id)), UnitOfWork(self.db) as uow:
             if event.delivery_id and not await uow.inbox.first_time(ref.channel, event.delivery_id):
@@ -110,17 +112,31 @@ class ConversationEngine:
                     ref.channel, ref.external_id, ref.address, self.clock()
                 )
             self._refresh_profile(customer, ref)
-            turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
+            turn = Turn(
+                uow=uow, services=self.services, now=self.clock(), customer=customer, ahead=ahead
+            )
             duplicate = await handle_customer_event(turn, event)
             if duplicate:
                 await uow.rollback()
                 return Outcome(handled=False, duplicate=True)
-            handed = await self._lease_for_courier(uow, turn.now)
             try:
-                await uow.commit()
+                handed = await self._commit(uow, turn.now)
             except IntegrityError:  # the same platform message, delivered under a new id
                 return Outcome(handled=False, duplicate=True)
         return self._outcome(turn, uow, handed)
+
+    def _read_ahead(self, event: CustomerEvent) -> ReadAhead | None:
+        """Start reading a text message elsewhere (an understander with ``read_ahead``,
+        such as ``intents.worker``), while this turn waits for its lock and loads the
+        customer; the turn uses it if the words and language come out the same."""
+        read_ahead = getattr(self.services.understander, "read_ahead", None)
+        if read_ahead is None or not isinstance(event, CustomerMessage):
+            return None
+        text = self._mask(clean_text(event.text)[0])
+        if not text:
+            return None
+        language = _clean_language(event.customer.language) or None
+        return ReadAhead(text, language, read_ahead(text, language))
 
     def _refresh_profile(self, customer: Customer, ref: CustomerRef) -> None:
         now = self.clock()
@@ -138,7 +154,7 @@ class ConversationEngine:
             customer.display_name = name
         if first and customer.first_name != first:
             customer.first_name = first
-        language = clean_text(ref.language or "", limit=100)[0][:16]
+        language = _clean_language(ref.language)
         if language and customer.language != language:
             customer.language = language
 
@@ -160,9 +176,26 @@ class ConversationEngine:
             turn = Turn(uow=uow, services=self.services, now=self.clock(), customer=customer)
             turn.conversation = await uow.conversations.get(event.conversation_id)
             await handle_staff_event(turn, event)
-            handed = await self._lease_for_courier(uow, turn.now)
-            await uow.commit()
+            handed = await self._commit(uow, turn.now)
         return self._outcome(turn, uow, handed)
+
+    async def _commit(self, uow: UnitOfWork, now: datetime) -> list[OutboxItem]:
+        """Commit the turn, with the leases of the replies it hands to the running
+        dispatcher and the dispatcher's recent sends riding along (:meth:`Dispatcher.board`);
+        returns the handed rows."""
+        handed = await self._lease_for_courier(uow, now)
+        courier = self.courier
+        rides = courier.board() if courier is not None else []
+        committed = False
+        try:
+            if rides:
+                assert courier is not None
+                await courier.write_riders(uow, rides)
+            await uow.commit()
+            committed = True
+        finally:
+            Dispatcher.landed(rides, committed)
+        return handed
 
     async def _lease_for_courier(self, uow: UnitOfWork, now: datetime) -> list[OutboxItem]:
         """Lease the turn's first reply per chat for the running dispatcher (see
@@ -272,8 +305,7 @@ class ConversationEngine:
             await run_timer(turn, job)
             job.status = JobStatus.DONE
             job.leased_until = None
-            handed = await self._lease_for_courier(uow, now)
-            await uow.commit()
+            handed = await self._commit(uow, now)
         self._outcome(turn, uow, handed)
         return True
 
@@ -311,6 +343,10 @@ class ConversationEngine:
         """Open handoffs, oldest first, for ``carebot staff`` and ``/carebot queue``."""
         async with UnitOfWork(self.db) as uow:
             return [dict(row) for row in await uow.handoffs.queue()]
+
+
+def _clean_language(language: str | None) -> str:
+    return clean_text(language or "", limit=100)[0][:16]
 
 
 def _clean_name(name: str | None, limit: int) -> str:

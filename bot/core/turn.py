@@ -7,6 +7,7 @@ state change and the messages it causes are committed together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from bot.config import Settings
 from bot.core.actions import CUSTOMER_TEXT, Author, Button, button_rows
 from bot.core.office_hours import OfficeHours
 from intents.base import Understander
+from intents.types import Understanding
 from responses import ResponseRenderer
 from storage.models import (
     Agent,
@@ -39,6 +41,15 @@ class Services:
     can_delete_messages: frozenset[str] = frozenset({"telegram"})
 
 
+@dataclass(frozen=True)
+class ReadAhead:
+    """A message being read while the turn gets going (see ``intents.worker``)."""
+
+    text: str
+    language: str | None
+    understanding: asyncio.Future[Understanding | None]
+
+
 @dataclass
 class Turn:
     """State and output of handling one event."""
@@ -51,6 +62,18 @@ class Turn:
     notice: str | None = None
     queued: int = 0
     _pending_intro: str | None = field(default=None, repr=False)
+    ahead: ReadAhead | None = field(default=None, repr=False)  # being read elsewhere
+
+    async def understand(self, text: str) -> Understanding:
+        """The understanding of the customer's (cleaned, masked) ``text``: the one read
+        ahead if it was of the same words, else read now."""
+        ahead, self.ahead = self.ahead, None
+        language = self.customer.language
+        if ahead is not None and ahead.text == text and ahead.language == language:
+            found = await ahead.understanding
+            if found is not None:
+                return found
+        return self.services.understander.understand(text, language)
 
     # Wording -------------------------------------------------------------------------
     @property

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import CustomerMessage
@@ -22,6 +23,7 @@ from bot.errors import TransientDeliveryError
 from intents.base import Understander
 from storage.db import Database
 from storage.models import OutboxItem
+from storage.unit_of_work import UnitOfWork
 from tests.helpers import FakeClock, Harness, build_harness
 from tests.scripted import ScriptedUnderstander
 
@@ -140,6 +142,9 @@ class _DeadWorker:
     def take(self, items: list[OutboxItem], waiting: set[str]) -> None:
         return None
 
+    def board(self) -> list[Any]:
+        return []
+
 
 async def test_a_handed_reply_of_a_dead_worker_is_sent_once_its_lease_expires(
     database: Database, understander: Understander, clock: FakeClock
@@ -156,3 +161,106 @@ async def test_a_handed_reply_of_a_dead_worker_is_sent_once_its_lease_expires(
     assert len(harness.customer_out.deliveries) == 1
     await harness.later(minutes=5)
     assert len(harness.customer_out.deliveries) == 1
+
+
+def _count_own_records(dispatcher: Dispatcher) -> list[int]:
+    """Rows the dispatcher recorded in a transaction of its own."""
+    recorded: list[int] = []
+    original = dispatcher._record
+
+    async def counting(attempts: list[Any]) -> None:
+        await original(attempts)
+        recorded.extend(a.delivery.id for a in attempts)
+
+    dispatcher._record = counting  # type: ignore[method-assign]
+    return recorded
+
+
+@pytest.mark.parametrize("running", [5.0], indirect=True)
+async def test_a_send_is_recorded_by_the_next_turn(running: Harness) -> None:
+    dispatcher = running.carebot.dispatcher
+    dispatcher.ride_seconds = 30.0  # only a turn can record it within the test
+    own = _count_own_records(dispatcher)
+    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
+    await _until(lambda: bool(dispatcher._rides))  # sent, waiting for a turn
+    [first] = await _rows(running)
+    assert first.status == "pending" and first.leased_until is not None
+    delivered = dispatcher.delivered
+    await running.engine.handle(CustomerMessage(running.customer(), "do you ship abroad", "u2"))
+    await _until(lambda: dispatcher.delivered == delivered + 1)
+    first, second = await _rows(running)
+    assert first.status == "sent" and first.result_ref == "m1" and first.leased_until is None
+    assert second.leased_until is not None  # handed over: the first no longer holds it back
+    await _until(lambda: len(running.customer_out.deliveries) == 2)
+    assert own == []
+
+
+async def test_a_send_no_turn_takes_is_recorded_by_the_dispatcher(running: Harness) -> None:
+    dispatcher = running.carebot.dispatcher
+    assert dispatcher.ride_seconds == 0.05  # the default
+    own = _count_own_records(dispatcher)
+    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
+    await _until(lambda: not dispatcher._flying)
+    [row] = await _rows(running)
+    assert row.status == "sent" and row.leased_until is None
+    assert own == [row.id] and dispatcher.delivered == 1
+
+
+async def test_sends_boarded_by_a_turn_that_failed_are_recorded_by_the_dispatcher(
+    running: Harness,
+) -> None:
+    dispatcher = running.carebot.dispatcher
+    dispatcher.ride_seconds = 30.0
+    own = _count_own_records(dispatcher)
+    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
+    await _until(lambda: bool(dispatcher._rides))
+    rides = dispatcher.board()  # as a turn does before its commit
+    assert [a.delivery.kind for ride in rides for a in ride.attempts] == ["customer.text"]
+    Dispatcher.landed(rides, False)  # ... which then rolled back
+    await _until(lambda: own != [])
+    [row] = await _rows(running)
+    assert row.status == "sent" and own == [row.id] and dispatcher.delivered == 1
+
+
+async def test_a_turn_whose_commit_fails_gives_its_riders_back(
+    running: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatcher = running.carebot.dispatcher
+    dispatcher.ride_seconds = 30.0
+    own = _count_own_records(dispatcher)
+    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
+    await _until(lambda: bool(dispatcher._rides))
+    original = UnitOfWork.commit
+    failures = [OperationalError("COMMIT", {}, Exception("disk I/O error"))]
+
+    async def commit_failing_once(self: UnitOfWork) -> None:
+        if failures:
+            await self.rollback()
+            raise failures.pop()
+        await original(self)
+
+    monkeypatch.setattr(UnitOfWork, "commit", commit_failing_once)
+    # The engine handles the event again after the failed commit; the send it had
+    # boarded goes back to the dispatcher, which records it in a transaction of its own.
+    await running.engine.handle(CustomerMessage(running.customer(), "do you ship abroad", "u2"))
+    await _until(lambda: own != [] and len(running.customer_out.deliveries) == 2)
+    first, second = await _rows(running)
+    assert own[0] == first.id and first.status == "sent"
+    assert second.status in ("pending", "sent")  # sent, recorded or riding
+
+
+async def test_a_waiting_send_is_recorded_before_the_dispatcher_stops(
+    database: Database, understander: Understander, clock: FakeClock
+) -> None:
+    harness = build_harness(database, ScriptedUnderstander(understander), clock)
+    dispatcher = harness.carebot.dispatcher
+    dispatcher.ride_seconds = 0.5
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run_forever(stop))
+    await asyncio.sleep(0)
+    await harness.engine.handle(CustomerMessage(harness.customer(), "how can I pay", "u1"))
+    await _until(lambda: bool(dispatcher._rides))
+    stop.set()
+    await asyncio.wait_for(loop, 10)
+    [row] = await _rows(harness)
+    assert row.status == "sent" and row.leased_until is None
