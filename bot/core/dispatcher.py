@@ -194,7 +194,7 @@ class Dispatcher:
         finally:
             self._start = None
             self._stopping.set()
-            self._land_waiting(False)
+            self.landed(self.board(), False)  # waiting sends: recorded below, at once
             if in_flight:
                 await asyncio.wait(in_flight, timeout=10)
             await results.join()
@@ -264,9 +264,6 @@ class Dispatcher:
         attempts = [attempt for ride in rides for attempt in ride.attempts]
         if attempts:
             await self._write_sent(uow, attempts)
-
-    def _land_waiting(self, committed: bool) -> None:
-        self.landed(self.board(), committed)
 
     @staticmethod
     def landed(rides: list[_Ride], committed: bool) -> None:

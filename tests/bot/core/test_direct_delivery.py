@@ -176,6 +176,17 @@ def _count_own_records(dispatcher: Dispatcher) -> list[int]:
     return recorded
 
 
+async def _one_send_waiting_for_a_turn(running: Harness) -> tuple[Dispatcher, list[int]]:
+    """A reply sent and waiting to be recorded; only a turn can record it in the test.
+    Returns the dispatcher and the rows it records in transactions of its own."""
+    dispatcher = running.carebot.dispatcher
+    dispatcher.ride_seconds = 30.0
+    own = _count_own_records(dispatcher)
+    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
+    await _until(lambda: bool(dispatcher._rides))
+    return dispatcher, own
+
+
 @pytest.mark.parametrize("running", [5.0], indirect=True)
 async def test_a_send_is_recorded_by_the_next_turn(running: Harness) -> None:
     dispatcher = running.carebot.dispatcher
@@ -209,11 +220,7 @@ async def test_a_send_no_turn_takes_is_recorded_by_the_dispatcher(running: Harne
 async def test_sends_boarded_by_a_turn_that_failed_are_recorded_by_the_dispatcher(
     running: Harness,
 ) -> None:
-    dispatcher = running.carebot.dispatcher
-    dispatcher.ride_seconds = 30.0
-    own = _count_own_records(dispatcher)
-    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
-    await _until(lambda: bool(dispatcher._rides))
+    dispatcher, own = await _one_send_waiting_for_a_turn(running)
     rides = dispatcher.board()  # as a turn does before its commit
     assert [a.delivery.kind for ride in rides for a in ride.attempts] == ["customer.text"]
     Dispatcher.landed(rides, False)  # ... which then rolled back
@@ -225,11 +232,7 @@ async def test_sends_boarded_by_a_turn_that_failed_are_recorded_by_the_dispatche
 async def test_a_turn_whose_commit_fails_gives_its_riders_back(
     running: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dispatcher = running.carebot.dispatcher
-    dispatcher.ride_seconds = 30.0
-    own = _count_own_records(dispatcher)
-    await running.engine.handle(CustomerMessage(running.customer(), "how can I pay", "u1"))
-    await _until(lambda: bool(dispatcher._rides))
+    _, own = await _one_send_waiting_for_a_turn(running)
     original = UnitOfWork.commit
     failures = [OperationalError("COMMIT", {}, Exception("disk I/O error"))]
 
