@@ -17,6 +17,7 @@ message of the timed bot.
     python -m bench.telegram_throughput --customers 20 --messages 10
     python -m bench.telegram_throughput --understander scripted   # NLU out of the picture
     python -m bench.telegram_throughput --understanding-process off   # read in-process
+    python -m bench.telegram_throughput --telegram-http-client httpx  # PTB's own client
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ async def main(args: argparse.Namespace) -> None:
             "telegram_rate_overall": RATE,
             "telegram_rate_per_chat": RATE,
             "understanding_process": args.understanding_process,
+            "telegram_http_client": args.telegram_http_client,
         }
     )
     real = load_understander()
@@ -170,6 +172,8 @@ async def main(args: argparse.Namespace) -> None:
             "understander": args.understander,
             "understanding_process": f"{settings.understanding_process} "
             f"({'on' if settings.reads_in_child else 'off'}, {os.cpu_count()} cores)",
+            "carebot_http_client": settings.telegram_http_client,
+            "echo_http_client": "httpx (PTB's default)",
             "telegram_rate_overall": settings.telegram_rate_overall,
             "telegram_rate_per_chat": settings.telegram_rate_per_chat,
             "echo_concurrent_updates": 256,
@@ -237,6 +241,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("auto", "on", "off"),
         default="auto",
         help="read messages in a child process (CAREBOT_UNDERSTANDING_PROCESS; default auto)",
+    )
+    parser.add_argument(
+        "--telegram-http-client",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp",
+        help="Carebot's Bot API client (CAREBOT_TELEGRAM_HTTP_CLIENT; default aiohttp)",
     )
     parser.add_argument(
         "--database-url",

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     telegram_rate_overall: float = Field(30.0, validation_alias="CAREBOT_TELEGRAM_RATE_OVERALL")
     telegram_rate_per_chat: float = Field(1.0, validation_alias="CAREBOT_TELEGRAM_RATE_PER_CHAT")
     telegram_groups: bool = Field(False, validation_alias="CAREBOT_TELEGRAM_GROUPS")
+    # The Bot API's HTTP client (bot/channels/telegram_http.py): aiohttp, or PTB's httpx.
+    telegram_http_client: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", validation_alias="CAREBOT_TELEGRAM_HTTP_CLIENT"
+    )
 
     # Slack
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

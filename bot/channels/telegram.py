@@ -35,8 +35,9 @@ from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import ApplicationBuilder
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_limits import SendRateLimiter
 from bot.channels.telegram_sender import TelegramSender
 from bot.channels.telegram_updates import (
@@ -100,19 +101,14 @@ class TelegramChannel:
         token = settings.telegram_bot_token
         if not token:
             raise ConfigError("the Telegram channel needs TELEGRAM_BOT_TOKEN (from @BotFather)")
-        timeouts = {
-            "connect_timeout": 5.0,
-            "read_timeout": options.pop("read_timeout", 10.0),
-            "write_timeout": 10.0,
-            "pool_timeout": 10.0,
-        }
+        read_timeout = options.pop("read_timeout", 10.0)
         application = (
             ApplicationBuilder()
             .token(token)
             .base_url(settings.telegram_api_url)
             .updater(None)
-            .request(HTTPXRequest(connection_pool_size=128, **timeouts))
-            .get_updates_request(HTTPXRequest(connection_pool_size=2, **timeouts))
+            .request(_http_client(settings, token, 128, read_timeout))
+            .get_updates_request(_http_client(settings, token, 2, read_timeout))
             .build()
         )
         limiter = SendRateLimiter(settings.telegram_rate_overall, settings.telegram_rate_per_chat)
@@ -272,3 +268,25 @@ class TelegramChannel:
         if not await self.process_update(update):
             return Response(status_code=503)  # not stored: Telegram delivers it again
         return Response(status_code=200)
+
+
+def _http_client(
+    settings: Settings, token: str, pool_size: int, read_timeout: float
+) -> BaseRequest:
+    """PTB's request object for Bot API calls, on the configured HTTP client."""
+    if settings.telegram_http_client == "httpx":
+        return HTTPXRequest(
+            connection_pool_size=pool_size,
+            read_timeout=read_timeout,
+            write_timeout=10.0,
+            connect_timeout=5.0,
+            pool_timeout=10.0,
+        )
+    return AiohttpRequest(
+        pool_size,
+        read_timeout=read_timeout,
+        write_timeout=10.0,
+        connect_timeout=5.0,
+        pool_timeout=10.0,
+        secret=token,
+    )

@@ -1,4 +1,5 @@
-"""The Telegram sender against the fake Bot API: splitting, keyboards and error mapping."""
+"""The Telegram sender against the fake Bot API: splitting, keyboards and error mapping,
+on both HTTP clients (Carebot's aiohttp one and PTB's httpx one)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels import telegram  # noqa: F401  (sets PTB_TIMEDELTA before errors are built)
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_limits import SendRateLimiter
 from bot.channels.telegram_sender import TelegramSender, split_message_id, split_text
 from bot.core.actions import (
@@ -33,10 +35,17 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-@pytest.fixture
-async def sender(fake: FakeTelegram) -> AsyncIterator[TelegramSender]:
-    """A sender with raised limits and a short read time-out."""
-    bot = Bot(TOKEN, base_url=fake.base_url, request=HTTPXRequest(read_timeout=0.3))
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def sender(
+    fake: FakeTelegram, request: pytest.FixtureRequest
+) -> AsyncIterator[TelegramSender]:
+    """A sender with raised limits and a short read time-out, on either HTTP client."""
+    client: BaseRequest = (
+        AiohttpRequest(read_timeout=0.3, secret=TOKEN)
+        if request.param == "aiohttp"
+        else HTTPXRequest(read_timeout=0.3)
+    )
+    bot = Bot(TOKEN, base_url=fake.base_url, request=client)
     async with bot:
         yield TelegramSender(bot, SendRateLimiter(1000, 1000), redact=TOKEN)
 
