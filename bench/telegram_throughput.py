@@ -37,7 +37,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import Carebot, assemble_carebot
+from bot.app import Carebot, assemble_carebot, settle_heap
 from bot.channels.console import QuietStaffSender
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
@@ -184,6 +184,7 @@ async def main(args: argparse.Namespace) -> None:
     probes = {name: Probe(fake) for name, fake in fakes.items()}
     rounds: dict[str, list[dict[str, float]]] = {"echo": [], "carebot": []}
     async with echo_bot(fakes["echo"]), carebot(fakes["carebot"], settings, understander) as bot:
+        settle_heap()  # as `carebot run` and `carebot serve` do once started (both bots gain)
         for probe in probes.values():  # warm-up: one round of the script, other chats
             await probe.run(args.customers, len(LINES), 900_000)
         worker = bot.understanding_worker

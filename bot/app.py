@@ -8,6 +8,7 @@ set, Slack when ``SLACK_BOT_TOKEN`` is set, the console otherwise. This is the o
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,18 @@ from storage.models import Job, utcnow
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+def settle_heap() -> None:
+    """Once a long-running bot has started: collect start-up garbage, then move what is
+    left (the model, templates, SQLAlchemy's metadata, PTB's classes: about 240,000
+    objects) out of the cyclic collector's sight (``gc.freeze``). Those objects live as
+    long as the process, yet every full collection would walk them all again (about
+    130 ms each, a stall for whichever message is being handled)."""
+    gc.collect()
+    gc.freeze()
+
+
 RETENTION_JOB = "retention_purge"
 INACTIVITY_JOB = "inactivity_sweep"
 INACTIVITY_SWEEP_EVERY = timedelta(minutes=1)

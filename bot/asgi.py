@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app import Carebot, assemble_carebot
+from bot.app import Carebot, assemble_carebot, settle_heap
 from bot.config import Settings, load_settings
 from bot.core import metrics
 from bot.errors import SchemaError
@@ -75,6 +75,7 @@ def build_asgi(carebot: Carebot, *, manage_lifecycle: bool = False) -> Starlette
                 log.error("refusing to serve: %s", exc)
                 raise SchemaError(str(exc)) from None
             await carebot.start()
+            settle_heap()
         app.state.carebot = carebot
         try:
             yield

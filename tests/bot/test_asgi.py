@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
 
@@ -28,6 +30,20 @@ async def test_health_ready_and_metrics(
     assert 'carebot_handoffs_open{status="waiting"} 1.0' in text
     assert "carebot_messages_in_total" in text and "carebot_event_seconds_bucket" in text
     assert "carebot_outbox_backlog 0.0" in text
+
+
+async def test_a_managed_app_settles_the_heap_once_started(
+    database: Database, understander: Understander, clock: FakeClock
+) -> None:
+    h = build_harness(database, ScriptedUnderstander(understander), clock)
+    app = build_asgi(h.carebot, manage_lifecycle=True)
+    gc.unfreeze()
+    try:
+        async with app.router.lifespan_context(app):
+            frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()  # the test process's later garbage must stay collectable
+    assert frozen > 10_000  # start-up's objects: out of every later collection's walk
 
 
 def test_json_logs_carry_ids_not_text(capsys) -> None:  # type: ignore[no-untyped-def]
