@@ -15,6 +15,7 @@ whole process's (both bots, both fakes, Carebot's threads; not a child process) 
 message of the timed bot.
 
     python -m bench.telegram_throughput --customers 20 --messages 10
+    python -m bench.telegram_throughput --customers 20 --messages 20 --think-ms 200  # latency
     python -m bench.telegram_throughput --understander scripted   # NLU out of the picture
     python -m bench.telegram_throughput --understanding-process off   # read in-process
     python -m bench.telegram_throughput --telegram-http-client httpx  # PTB's own client
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -40,6 +42,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filte
 from bot.app import Carebot, assemble_carebot, settle_heap
 from bot.channels.console import QuietStaffSender
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_http import AiohttpRequest
 from bot.config import Settings
 from intents import load_understander
 from intents.base import Understander
@@ -53,8 +56,9 @@ RATE = 100_000.0
 class Probe:
     """Pushes customer messages and times the first reply to each."""
 
-    def __init__(self, fake: FakeTelegram) -> None:
+    def __init__(self, fake: FakeTelegram, think: float = 0.0) -> None:
         self.fake = fake
+        self.think = think  # mean pause between a reply and the customer's next message
         self.replies: dict[int, int] = defaultdict(int)
         self.waiters: dict[int, asyncio.Event] = {}
         self.latencies: list[float] = []
@@ -68,8 +72,11 @@ class Probe:
                 waiter.set()
 
     async def customer(self, chat_id: int, messages: int) -> None:
-        """One customer: write, wait for the answer, write again."""
+        """One customer: write, wait for the answer, (think,) write again."""
+        pauses = random.Random(chat_id)  # jitter, so customers do not write in step
         for index in range(messages):
+            if self.think:  # the first, too: all customers at once would be a burst
+                await asyncio.sleep(self.think * pauses.uniform(0.5 if index else 0.0, 1.5))
             before = self.replies[chat_id]
             waiter = self.waiters[chat_id] = asyncio.Event()
             started = time.monotonic()
@@ -102,9 +109,13 @@ async def _echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @contextlib.asynccontextmanager
-async def echo_bot(fake: FakeTelegram) -> AsyncIterator[None]:
-    """The ceiling: PTB's own polling ``Updater`` and one echo handler."""
-    app = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).concurrent_updates(True).build()
+async def echo_bot(fake: FakeTelegram, http_client: str = "httpx") -> AsyncIterator[None]:
+    """The ceiling: PTB's own polling ``Updater`` and one echo handler (on PTB's httpx
+    client, or for comparison on Carebot's aiohttp one)."""
+    builder = ApplicationBuilder().token(TOKEN).base_url(fake.base_url).concurrent_updates(True)
+    if http_client == "aiohttp":
+        builder = builder.request(AiohttpRequest(256)).get_updates_request(AiohttpRequest(1))
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, _echo))
     async with app:
         assert app.updater is not None
@@ -173,17 +184,22 @@ async def main(args: argparse.Namespace) -> None:
             "understanding_process": f"{settings.understanding_process} "
             f"({'on' if settings.reads_in_child else 'off'}, {os.cpu_count()} cores)",
             "carebot_http_client": settings.telegram_http_client,
-            "echo_http_client": "httpx (PTB's default)",
+            "echo_http_client": args.echo_http_client,
             "telegram_rate_overall": settings.telegram_rate_overall,
             "telegram_rate_per_chat": settings.telegram_rate_per_chat,
             "echo_concurrent_updates": 256,
             "carebot_dispatcher_batch": 64,
             "warm_up_messages_each": len(LINES),
+            "think_ms": args.think_ms,
         },
     )
-    probes = {name: Probe(fake) for name, fake in fakes.items()}
+    think = args.think_ms / 1000
+    probes = {name: Probe(fake, think) for name, fake in fakes.items()}
     rounds: dict[str, list[dict[str, float]]] = {"echo": [], "carebot": []}
-    async with echo_bot(fakes["echo"]), carebot(fakes["carebot"], settings, understander) as bot:
+    async with (
+        echo_bot(fakes["echo"], args.echo_http_client),
+        carebot(fakes["carebot"], settings, understander) as bot,
+    ):
         settle_heap()  # as `carebot run` and `carebot serve` do once started (both bots gain)
         for probe in probes.values():  # warm-up: one round of the script, other chats
             await probe.run(args.customers, len(LINES), 900_000)
@@ -219,6 +235,14 @@ async def main(args: argparse.Namespace) -> None:
     pairs = zip(rounds["echo"], rounds["carebot"], strict=True)
     ratios = [care["msgs_per_s"] / echo["msgs_per_s"] for echo, care in pairs]
     p99 = max(found["p99_ms"] for found in rounds["carebot"])
+    if think:
+        print(
+            f"offered load (set by {args.customers} customers thinking ~{args.think_ms:.0f} ms): "
+            f"carebot {_median(rounds['carebot'], 'msgs_per_s'):.1f} msgs/s; carebot p99 "
+            f"{p99:.1f} ms in its worst round (target < 50 ms); no throughput ratio at a "
+            "set load"
+        )
+        return
     print(
         f"carebot/echo throughput: median {statistics.median(ratios):.1%} "
         f"(rounds {min(ratios):.1%}-{max(ratios):.1%}; target >= 50%); "
@@ -244,10 +268,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="read messages in a child process (CAREBOT_UNDERSTANDING_PROCESS; default auto)",
     )
     parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause between a reply and the customer's next message (0: none, the "
+        "bots run flat out; above 0 the load is set by the customers, for latency at "
+        "that load, and the throughput ratio means nothing)",
+    )
+    parser.add_argument(
         "--telegram-http-client",
         choices=("aiohttp", "httpx"),
         default="aiohttp",
         help="Carebot's Bot API client (CAREBOT_TELEGRAM_HTTP_CLIENT; default aiohttp)",
+    )
+    parser.add_argument(
+        "--echo-http-client",
+        choices=("httpx", "aiohttp"),
+        default="httpx",
+        help="the echo bot's Bot API client (default httpx, PTB's own: the bare PTB bot)",
     )
     parser.add_argument(
         "--database-url",
