@@ -18,15 +18,6 @@ from bot.channels.telegram_http import AiohttpRequest
 from tests.fakes.telegram_server import BOT_USER, TOKEN, FakeTelegram
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API."""
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @contextlib.asynccontextmanager
 async def _recorder(answer: dict[str, Any]) -> AsyncIterator[tuple[str, list[web.Request], list]]:
     """A loopback server that keeps every request (and its parsed body) and answers

@@ -26,15 +26,6 @@ from tests.fakes.telegram_server import TOKEN, FakeTelegram
 CHAT = 55
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API."""
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @pytest.fixture(params=["aiohttp", "httpx"])
 async def sender(
     fake: FakeTelegram, request: pytest.FixtureRequest
