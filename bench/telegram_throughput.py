@@ -232,8 +232,6 @@ async def main(args: argparse.Namespace) -> None:
         )
     if read_in_child:
         print(f"carebot messages read in the child process: {read_in_child}")
-    pairs = zip(rounds["echo"], rounds["carebot"], strict=True)
-    ratios = [care["msgs_per_s"] / echo["msgs_per_s"] for echo, care in pairs]
     p99 = max(found["p99_ms"] for found in rounds["carebot"])
     if think:
         print(
@@ -243,6 +241,8 @@ async def main(args: argparse.Namespace) -> None:
             "set load"
         )
         return
+    pairs = zip(rounds["echo"], rounds["carebot"], strict=True)
+    ratios = [care["msgs_per_s"] / echo["msgs_per_s"] for echo, care in pairs]
     print(
         f"carebot/echo throughput: median {statistics.median(ratios):.1%} "
         f"(rounds {min(ratios):.1%}-{max(ratios):.1%}; target >= 50%); "

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -274,19 +275,15 @@ def _http_client(
     settings: Settings, token: str, pool_size: int, read_timeout: float
 ) -> BaseRequest:
     """PTB's request object for Bot API calls, on the configured HTTP client."""
-    if settings.telegram_http_client == "httpx":
-        return HTTPXRequest(
-            connection_pool_size=pool_size,
-            read_timeout=read_timeout,
-            write_timeout=10.0,
-            connect_timeout=5.0,
-            pool_timeout=10.0,
-        )
-    return AiohttpRequest(
-        pool_size,
+    client: Callable[..., BaseRequest] = (
+        HTTPXRequest
+        if settings.telegram_http_client == "httpx"
+        else functools.partial(AiohttpRequest, secret=token)
+    )
+    return client(
+        connection_pool_size=pool_size,
         read_timeout=read_timeout,
         write_timeout=10.0,
         connect_timeout=5.0,
         pool_timeout=10.0,
-        secret=token,
     )

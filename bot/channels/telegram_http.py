@@ -4,7 +4,8 @@ PTB makes its HTTP calls through a ``BaseRequest``; its default, ``HTTPXRequest`
 most of a call's CPU in httpx, httpcore, anyio and h11 (about 0.6 ms per call on loopback,
 against about 0.1 ms for aiohttp, whose HTTP parser is compiled). A bot makes two calls per
 message (``getUpdates`` and ``sendMessage``), so the client is a large share of its cost.
-aiohttp is already a dependency (slack-bolt's async side), so this class adds no package.
+aiohttp is already a dependency (slack-bolt's async side), and certifi, for the CA bundle
+httpx uses, comes with httpx: this class adds nothing to the install.
 
 The behaviour matches ``HTTPXRequest``'s where it matters to PTB: the body is the same
 ``application/x-www-form-urlencoded`` form (multipart when a file is sent), the status
@@ -100,9 +101,9 @@ class AiohttpRequest(BaseRequest):
                 strict=True,
             )
         )
-        parts = (read, write, connect, pool)
+        limits = [limit for limit in (read, write, connect, pool) if limit is not None]
         timeout = aiohttp.ClientTimeout(
-            total=None if None in parts else sum(p for p in parts if p is not None),
+            total=sum(limits) if len(limits) == 4 else None,
             connect=None if connect is None or pool is None else connect + pool,
             sock_connect=connect,
             sock_read=read,
